@@ -1,0 +1,184 @@
+// Runs one command inside a QEMU guest booting the cached Debian kernel, with this machine's root filesystem
+// shared read-only and chosen directories shared writable at the same paths.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { cacheDir, ensureStockKernel, type Kernel } from './kernel.js';
+
+export interface ModuleLoad {
+  name: string;
+  /** Module parameters, e.g. `n_devs=2 allocators=0,1`. */
+  params?: string;
+}
+
+export interface RunOptions {
+  /** argv of the command to run inside the guest. */
+  command: string[];
+  /** Working directory inside the guest (the same path as on the host). Default: `process.cwd()`. */
+  cwd?: string;
+  /** Directories shared writable at the same path. Default: `[cwd]`. Everything else is read-only. */
+  writable?: string[];
+  /** Extra environment for the command. PATH, HOME and TMPDIR are set for the guest. */
+  env?: Record<string, string>;
+  /** Run as this uid/gid instead of root (e.g. 65534 for `nobody`). */
+  user?: { uid: number; gid: number };
+  /** Kernel modules to load first, with parameters. */
+  modules?: Array<string | ModuleLoad>;
+  /** Huge pages to reserve (`/proc/sys/vm/nr_hugepages`) first. */
+  hugepages?: number;
+  /** Shell lines run as root before the command (e.g. sysctl writes). */
+  setup?: string[];
+  /** Guest memory, QEMU syntax. Default `2G`. */
+  memory?: string;
+  cpus?: number;
+  /** Extra kernel command line. */
+  cmdline?: string;
+  /** Kill the guest after this long. Default 20 minutes. */
+  timeoutMs?: number;
+  /** `auto` tries KVM when /dev/kvm is usable and falls back to TCG. */
+  accel?: 'auto' | 'kvm' | 'tcg';
+  /** Receives each line the command prints (kernel messages filtered out). Default: process.stdout. */
+  onLine?: (line: string) => void;
+  kernel?: Kernel;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** Wall time of the whole boot-run-poweroff. */
+  durationMs: number;
+  accel: 'kvm' | 'tcg';
+  /** The job's directory on the host: `console.log` holds everything the guest printed. */
+  jobDir: string;
+}
+
+/** Quotes one argument for a POSIX shell. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+const KERNEL_LINE = /^\[\s*\d+\.\d+\]/;
+
+function kvmUsable(): boolean {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function jobScript(opts: RunOptions, kernel: Kernel, cwd: string): string {
+  const env: Record<string, string> = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/tmp',
+    TMPDIR: '/tmp',
+    LANG: 'C.UTF-8',
+    DMAHEAP_IN_VM: '1',
+    ...(process.env.CI ? { CI: process.env.CI } : {}),
+    ...opts.env,
+  };
+  const lines = ['set -e'];
+  for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shellQuote(v)}`);
+  for (const m of opts.modules ?? []) {
+    const { name, params } = typeof m === 'string' ? { name: m, params: '' } : m;
+    lines.push(`modprobe -d ${shellQuote(kernel.modulesRoot)} ${shellQuote(name)} ${params ?? ''}`);
+  }
+  if (opts.hugepages) lines.push(`echo ${opts.hugepages} > /proc/sys/vm/nr_hugepages`);
+  lines.push(...(opts.setup ?? []));
+  lines.push(`cd ${shellQuote(cwd)}`, 'set +e');
+  const argv = opts.command.map(shellQuote).join(' ');
+  if (opts.user) {
+    lines.push(`exec setpriv --reuid=${opts.user.uid} --regid=${opts.user.gid} --clear-groups -- ${argv} 2>&1`);
+  } else {
+    lines.push(`exec ${argv} 2>&1`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function qemuArgs(opts: RunOptions, kernel: Kernel, jobDir: string, shares: string[], accel: 'kvm' | 'tcg'): string[] {
+  const args = [
+    ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
+    '-m', opts.memory ?? '2G',
+    '-smp', String(opts.cpus ?? 2),
+    '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
+    '-kernel', kernel.image,
+    '-initrd', kernel.initramfs,
+    '-append', `console=ttyS0 quiet panic=-1 random.trust_cpu=on dmaheap.job=${jobDir} ${opts.cmdline ?? ''}`.trim(),
+    '-fsdev', 'local,id=host,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device', 'virtio-9p-pci,fsdev=host,mount_tag=host',
+  ];
+  shares.forEach((path, i) => {
+    args.push('-fsdev', `local,id=rw${i},path=${path},security_model=none,multidevs=remap`);
+    args.push('-device', `virtio-9p-pci,fsdev=rw${i},mount_tag=rw${i}`);
+  });
+  return args;
+}
+
+let jobCounter = 0;
+
+/** Boots the guest, runs `opts.command`, streams its output and returns its exit code. */
+export async function runInVm(opts: RunOptions): Promise<RunResult> {
+  const kernel = opts.kernel ?? ensureStockKernel();
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const jobDir = join(cacheDir(), 'jobs', `${process.pid}-${Date.now()}-${jobCounter++}`);
+  rmSync(jobDir, { recursive: true, force: true });
+  mkdirSync(jobDir, { recursive: true });
+  const shares = [jobDir, ...(opts.writable ?? [cwd]).map((p) => resolve(p))];
+  writeFileSync(join(jobDir, 'shares'), shares.map((p, i) => `rw${i} ${p}\n`).join(''));
+  writeFileSync(join(jobDir, 'job.sh'), jobScript(opts, kernel, cwd));
+
+  const want = opts.accel ?? (process.env.DMAHEAP_VM_ACCEL as RunOptions['accel']) ?? 'auto';
+  const tryKvm = want === 'kvm' || (want === 'auto' && kvmUsable());
+  if (tryKvm) {
+    const result = await boot(opts, kernel, jobDir, shares, 'kvm');
+    if (result.exitCode !== 125 || want === 'kvm') return result;
+    process.stderr.write('[vm] KVM did not start the guest; using TCG (software emulation)\n');
+  }
+  return boot(opts, kernel, jobDir, shares, 'tcg');
+}
+
+function boot(opts: RunOptions, kernel: Kernel, jobDir: string, shares: string[], accel: 'kvm' | 'tcg'): Promise<RunResult> {
+  const started = Date.now();
+  rmSync(join(jobDir, 'exit'), { force: true });
+  const consoleLog = createWriteStream(join(jobDir, 'console.log'));
+  const onLine = opts.onLine ?? ((line: string) => process.stdout.write(line + '\n'));
+  const qemu = spawn('qemu-system-x86_64', qemuArgs(opts, kernel, jobDir, shares, accel), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  qemu.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: qemu.stdout }).on('line', (raw) => {
+    const line = raw.replace(/\r/g, '');
+    consoleLog.write(line + '\n');
+    if (!KERNEL_LINE.test(line)) onLine(line);
+  });
+  const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    qemu.kill('SIGKILL');
+  }, timeoutMs);
+  return new Promise((done, fail) => {
+    qemu.on('error', (err) => {
+      clearTimeout(timer);
+      fail(err);
+    });
+    qemu.on('close', (code) => {
+      clearTimeout(timer);
+      consoleLog.end();
+      const exitFile = join(jobDir, 'exit');
+      let exitCode: number;
+      if (timedOut) {
+        process.stderr.write(`[vm] guest killed after ${timeoutMs} ms\n`);
+        exitCode = 124;
+      } else if (existsSync(exitFile)) {
+        exitCode = Number.parseInt(readFileSync(exitFile, 'utf8').trim(), 10);
+      } else {
+        process.stderr.write(`[vm] guest ended without reporting an exit code (qemu exit ${code})\n${stderr}`);
+        exitCode = 125;
+      }
+      done({ exitCode, durationMs: Date.now() - started, accel, jobDir });
+    });
+  });
+}
