@@ -1,1 +1,29 @@
-export {};
+export { DmaBuf, setLeakHandler, trackAllocations, type DmaBufInit, type DmaBufOps, type LeakHandler } from './dmabuf.js';
+export {
+  ClosedError,
+  DmaHeapError,
+  fromSystemError,
+  HeapNotFoundError,
+  InvalidArgumentError,
+  InvalidStateError,
+  LimitExceededError,
+  OutOfMemoryError,
+  PermissionDeniedError,
+  type DmaHeapErrorCode,
+  type DmaHeapErrorOptions,
+} from './errors.js';
+export { AbstractHeap } from './heap.js';
+export { listHeaps, openHeap, registerAlias, registerHeap, type HeapListing, type HeapProvider } from './registry.js';
+export type {
+  AccessMode,
+  AllocateOptions,
+  BufferInfo,
+  CpuAccess,
+  Heap,
+  HeapCapabilities,
+  HeapStats,
+  PageList,
+  SgSegment,
+  SgTable,
+} from './types.js';
+export { MAX_NAME_BYTES, validateAccessMode, validateAllocateOptions, validateName, validateSize } from './validate.js';

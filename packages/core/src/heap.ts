@@ -1,0 +1,86 @@
+// A base class for heaps (the abstract-level pattern): it checks arguments and state, keeps the counts every
+// heap reports, and turns system errors into typed ones; a heap fills in `_allocate`.
+import { DmaBuf, type DmaBufInit } from './dmabuf.js';
+import { ClosedError, fromSystemError } from './errors.js';
+import type { AllocateOptions, Heap, HeapCapabilities, HeapStats } from './types.js';
+import { validateAllocateOptions, validateSize } from './validate.js';
+
+export abstract class AbstractHeap implements Heap {
+  readonly specificationVersion = 'v1' as const;
+  abstract readonly name: string;
+  abstract readonly capabilities: HeapCapabilities;
+  #closed = false;
+  #liveBuffers = 0;
+  #liveBytes = 0;
+  #allocations = 0;
+  #failures = 0;
+
+  /** Allocates `size` bytes (validated, > 0); returns a buffer made with `this.buffer(...)`. */
+  protected abstract _allocate(size: number, options: AllocateOptions): DmaBuf;
+
+  /** Heap-specific statistics, merged into `stats()`. */
+  protected _stats(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Releases the heap's own resources. */
+  protected _close(): void {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  allocate(size: number, options?: AllocateOptions): DmaBuf {
+    this.#check('allocate');
+    validateSize(size, this.name, this.capabilities.maxAllocation);
+    const opts = validateAllocateOptions(options, this.name);
+    try {
+      const buf = this._allocate(size, opts);
+      this.#allocations++;
+      return buf;
+    } catch (err) {
+      this.#failures++;
+      throw fromSystemError(err, this.name, 'allocate');
+    }
+  }
+
+  async allocateAsync(size: number, options?: AllocateOptions): Promise<DmaBuf> {
+    return this.allocate(size, options);
+  }
+
+  stats(): HeapStats {
+    return {
+      liveBuffers: this.#liveBuffers,
+      liveBytes: this.#liveBytes,
+      allocations: this.#allocations,
+      failures: this.#failures,
+      ...this._stats(),
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this._close();
+  }
+
+  /** Wraps a freshly allocated fd in a DmaBuf whose release keeps this heap's counts right. */
+  protected buffer(init: Omit<DmaBufInit, 'heap'>): DmaBuf {
+    const { size, release } = init;
+    this.#liveBuffers++;
+    this.#liveBytes += size;
+    return new DmaBuf({
+      ...init,
+      heap: this,
+      release: () => {
+        this.#liveBuffers--;
+        this.#liveBytes -= size;
+        release();
+      },
+    });
+  }
+
+  #check(what: string): void {
+    if (this.#closed) throw new ClosedError(`${what}() on closed heap "${this.name}"`, { heap: this.name });
+  }
+}

@@ -1,0 +1,172 @@
+// Plugin registration: heap packages register providers; openHeap picks one by name or by a preference list.
+import type { DmaBuf } from './dmabuf.js';
+import { DmaHeapError, HeapNotFoundError, InvalidArgumentError, OutOfMemoryError } from './errors.js';
+import type { AllocateOptions, Heap, HeapStats } from './types.js';
+
+export interface HeapProvider {
+  /** Identifies the provider in `listHeaps()`, e.g. `'@dmaheap/native'`. */
+  readonly id: string;
+  /** Heap names this provider serves now (kernel heaps are found at run time). */
+  names(): string[];
+  /** `true` when `name` can be opened on this machine, else the reason it cannot. */
+  probe(name: string): true | string;
+  open(name: string, options?: Record<string, unknown>): Heap;
+  /** Among providers of one name, the highest priority is tried first. Default 0. */
+  readonly priority?: number;
+}
+
+export interface HeapListing {
+  name: string;
+  provider: string;
+  priority: number;
+  available: boolean;
+  /** Why it is not available. */
+  reason?: string;
+}
+
+/** Kernels name their CMA heap differently; `openHeap('cma')` tries these in order. */
+const aliases = new Map<string, string[]>([['cma', ['default_cma_region', 'linux,cma', 'reserved']]]);
+
+const providers: HeapProvider[] = [];
+
+/** Registers a provider; returns a function that removes it again. Registering the same object twice is a no-op. */
+export function registerHeap(provider: HeapProvider): () => void {
+  if (!providers.includes(provider)) providers.push(provider);
+  return () => {
+    const i = providers.indexOf(provider);
+    if (i >= 0) providers.splice(i, 1);
+  };
+}
+
+/** Makes `alias` resolve to the first available of `names`. */
+export function registerAlias(alias: string, names: string[]): void {
+  aliases.set(alias, [...names]);
+}
+
+/** Every heap name the registered providers serve, with whether it can be opened here. */
+export function listHeaps(): HeapListing[] {
+  const out: HeapListing[] = [];
+  for (const p of providers) {
+    for (const name of p.names()) {
+      const probe = p.probe(name);
+      out.push({
+        name,
+        provider: p.id,
+        priority: p.priority ?? 0,
+        available: probe === true,
+        ...(probe === true ? {} : { reason: probe }),
+      });
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name) || b.priority - a.priority);
+}
+
+function candidates(name: string): HeapProvider[] {
+  return providers.filter((p) => p.names().includes(name)).sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
+}
+
+/** Opens one name (or alias): the first provider, by priority, that probes true and opens without error. */
+function openOne(name: string, options: Record<string, unknown> | undefined, tried: string[]): Heap | undefined {
+  for (const real of aliases.get(name) ?? [name]) {
+    for (const p of candidates(real)) {
+      const probe = p.probe(real);
+      if (probe !== true) {
+        tried.push(`${real} (${p.id}): ${probe}`);
+        continue;
+      }
+      try {
+        return p.open(real, options);
+      } catch (err) {
+        if (!DmaHeapError.isInstance(err)) throw err;
+        tried.push(`${real} (${p.id}): ${err.message}`);
+      }
+    }
+    if (candidates(real).length === 0 && !aliases.has(real)) tried.push(`${real}: no provider`);
+  }
+  return undefined;
+}
+
+/**
+ * Opens a heap by name, or the first that opens from a list in order of preference. With a list, the
+ * returned heap also falls back to the next one when an allocation runs out of memory.
+ */
+export function openHeap(names: string | readonly string[], options?: Record<string, unknown>): Heap {
+  const list = typeof names === 'string' ? [names] : [...names];
+  if (list.length === 0 || list.some((n) => typeof n !== 'string' || n.length === 0)) {
+    throw new InvalidArgumentError('openHeap needs a heap name or a non-empty list of names');
+  }
+  const tried: string[] = [];
+  const heaps: Heap[] = [];
+  for (const name of list) {
+    const heap = openOne(name, options, tried);
+    if (heap) heaps.push(heap);
+  }
+  if (heaps.length === 0) {
+    const available = [...new Set(listHeaps().filter((h) => h.available).map((h) => h.name))];
+    const err = new HeapNotFoundError(
+      `no heap could be opened for ${list.map((n) => `"${n}"`).join(', ')}; ` +
+        `available: ${available.length ? available.join(', ') : 'none (is @dmaheap/native or a heap package imported?)'}; ` +
+        `tried: ${tried.join('; ') || 'nothing'}`,
+      { heap: list[0] },
+    );
+    err.available = available;
+    throw err;
+  }
+  return heaps.length === 1 ? heaps[0]! : new FallbackHeap(heaps);
+}
+
+/** Allocates from the first heap, moving on to the next when one is out of memory. */
+class FallbackHeap implements Heap {
+  readonly specificationVersion = 'v1';
+  readonly name: string;
+  readonly capabilities;
+  readonly #heaps: Heap[];
+
+  constructor(heaps: Heap[]) {
+    this.#heaps = heaps;
+    this.name = heaps.map((h) => h.name).join('|');
+    this.capabilities = heaps[0]!.capabilities;
+  }
+
+  allocate(size: number, options?: AllocateOptions): DmaBuf {
+    let last: unknown;
+    for (const heap of this.#heaps) {
+      try {
+        return heap.allocate(size, options);
+      } catch (err) {
+        if (!OutOfMemoryError.isInstance(err)) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  async allocateAsync(size: number, options?: AllocateOptions): Promise<DmaBuf> {
+    let last: unknown;
+    for (const heap of this.#heaps) {
+      try {
+        return await heap.allocateAsync(size, options);
+      } catch (err) {
+        if (!OutOfMemoryError.isInstance(err)) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  stats(): HeapStats {
+    const all = this.#heaps.map((h) => h.stats());
+    const sum = (k: 'liveBuffers' | 'liveBytes' | 'allocations' | 'failures') => all.reduce((n, s) => n + s[k], 0);
+    return {
+      liveBuffers: sum('liveBuffers'),
+      liveBytes: sum('liveBytes'),
+      allocations: sum('allocations'),
+      failures: sum('failures'),
+      heaps: Object.fromEntries(this.#heaps.map((h, i) => [h.name, all[i]])),
+    };
+  }
+
+  close(): void {
+    for (const h of this.#heaps) h.close();
+  }
+}

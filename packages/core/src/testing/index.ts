@@ -1,0 +1,223 @@
+// The conformance suite every heap runs against itself (the abstract-level pattern):
+//   describeHeapConformance('my heap', { open: () => myHeap() });
+// It needs vitest and a real kernel: the buffers it allocates are real dma-bufs.
+import { readdirSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DmaHeapError, type DmaHeapErrorCode } from '../errors.js';
+import type { Heap } from '../types.js';
+
+export interface ConformanceOptions {
+  /** Opens the heap under test; it is closed after the suite. */
+  open: () => Heap | Promise<Heap>;
+  /**
+   * For the worker_threads test: a module (URL or specifier resolvable from a worker) whose export
+   * `exportName` (default `openHeap`) is a function returning the same kind of heap.
+   */
+  worker?: { module: string; exportName?: string };
+}
+
+/** Open file descriptors of this process. */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+export const CONFORMANCE_SIZES = [4 * KiB, 64 * KiB, 1 * MiB, 2 * MiB, 8 * MiB, 5000];
+
+/** Expects `fn` to throw a DmaHeapError with `code`, and to leave no fd behind. */
+export function expectTypedError(fn: () => unknown, code: DmaHeapErrorCode): DmaHeapError {
+  const before = openFdCount();
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(DmaHeapError.isInstance(caught), `expected a DmaHeapError ${code}, got ${String(caught)}`).toBe(true);
+  expect((caught as DmaHeapError).code).toBe(code);
+  expect(openFdCount()).toBe(before);
+  return caught as DmaHeapError;
+}
+
+function pattern(i: number, seed: number): number {
+  return (i * 31 + seed) & 0xff;
+}
+
+export function describeHeapConformance(label: string, options: ConformanceOptions): void {
+  describe(`heap conformance: ${label}`, () => {
+    let heap: Heap;
+    beforeAll(async () => {
+      heap = await options.open();
+    });
+    afterAll(() => heap?.close());
+
+    it('describes itself', () => {
+      expect(heap.specificationVersion).toBe('v1');
+      expect(typeof heap.name).toBe('string');
+      expect(heap.name.length).toBeGreaterThan(0);
+      expect(heap.capabilities.alignment).toBeGreaterThanOrEqual(4096);
+      expect(typeof heap.capabilities.contiguous).toBe('boolean');
+    });
+
+    for (const size of CONFORMANCE_SIZES) {
+      it(`allocates ${size} bytes: zeroed, written through one mapping, read through another`, () => {
+        const buf = heap.allocate(size, { name: 'conformance' });
+        try {
+          expect(buf.size).toBeGreaterThanOrEqual(size);
+          expect(buf.size % 4096).toBe(0);
+          const first = buf.map();
+          expect(first.length).toBe(buf.size);
+          buf.withCpuAccess('read', (v) => {
+            // Fresh memory never shows earlier data: every byte must be zero.
+            expect(v.findIndex((b) => b !== 0)).toBe(-1);
+          });
+          buf.withCpuAccess('write', (v) => {
+            for (let i = 0; i < v.length; i += 97) v[i] = pattern(i, size);
+          });
+          buf.unmap();
+          expect(first.length).toBe(0);
+          buf.withCpuAccess('read', (second) => {
+            expect(second).not.toBe(first);
+            let bad = -1;
+            for (let i = 0; i < second.length; i += 97) if (second[i] !== pattern(i, size)) { bad = i; break; }
+            expect(bad).toBe(-1);
+          });
+        } finally {
+          buf.close();
+        }
+      });
+    }
+
+    it('round-trips the name through the kernel', () => {
+      using buf = heap.allocate(4 * KiB, { name: 'conf-name' });
+      expect(buf.name).toBe('conf-name');
+      expect(buf.info().name).toBe('conf-name');
+      buf.setName('x'.repeat(31));
+      expect(buf.info().name).toBe('x'.repeat(31));
+      expect(buf.info().size).toBe(buf.size);
+    });
+
+    it('makes 100 allocations in a row and gives every fd back', () => {
+      const fds = openFdCount();
+      const live = heap.stats().liveBuffers;
+      const bufs = Array.from({ length: 100 }, (_, i) => heap.allocate(64 * KiB, { name: `row-${i}` }));
+      expect(new Set(bufs.map((b) => b.fd)).size).toBe(100);
+      expect(heap.stats().liveBuffers).toBe(live + 100);
+      for (const b of bufs) b.close();
+      expect(heap.stats().liveBuffers).toBe(live);
+      expect(openFdCount()).toBeLessThanOrEqual(fds);
+    });
+
+    it('closing twice is harmless; every method afterwards throws ERR_DMAHEAP_CLOSED', () => {
+      const fds = openFdCount();
+      const buf = heap.allocate(4 * KiB);
+      buf.close();
+      buf.close();
+      expect(buf.closed).toBe(true);
+      for (const call of [
+        () => buf.fd,
+        () => buf.map(),
+        () => buf.beginCpuAccess('read'),
+        () => buf.endCpuAccess('read'),
+        () => buf.withCpuAccess('read', () => 0),
+        () => buf.dup(),
+        () => buf.setName('late'),
+        () => buf.info(),
+      ]) {
+        expectTypedError(call, 'ERR_DMAHEAP_CLOSED');
+      }
+      expect(openFdCount()).toBeLessThanOrEqual(fds);
+    });
+
+    describe('bad input', () => {
+      const sizes: Array<[string, unknown]> = [
+        ['0', 0],
+        ['negative', -1],
+        ['fractional', 0.5],
+        ['NaN', Number.NaN],
+        ['Infinity', Number.POSITIVE_INFINITY],
+        ['above MAX_SAFE_INTEGER', 2 ** 53],
+        ['2^64', 2 ** 64],
+        ['a string', '4096'],
+        ['a bigint', 4096n],
+      ];
+      for (const [what, size] of sizes) {
+        it(`size ${what} is an invalid argument`, () => {
+          expectTypedError(() => heap.allocate(size as number), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        });
+      }
+
+      it('a size larger than the machine is refused, and the heap still works', () => {
+        const before = openFdCount();
+        let caught: unknown;
+        try {
+          heap.allocate(Math.floor(totalmem() * 2 / 4096) * 4096).close();
+        } catch (err) {
+          caught = err;
+        }
+        expect(DmaHeapError.isInstance(caught)).toBe(true);
+        expect(['ERR_DMAHEAP_LIMIT_EXCEEDED', 'ERR_DMAHEAP_OUT_OF_MEMORY']).toContain((caught as DmaHeapError).code);
+        expect(openFdCount()).toBe(before);
+        heap.allocate(4 * KiB).close();
+      });
+
+      it('unknown options, bad names and bad cpuAccess are invalid arguments', () => {
+        expectTypedError(() => heap.allocate(4096, { colour: 'red' } as never), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => heap.allocate(4096, 'name' as never), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => heap.allocate(4096, { name: 'y'.repeat(32) }), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => heap.allocate(4096, { name: 42 as never }), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => heap.allocate(4096, { name: 'a\0b' }), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => heap.allocate(4096, { cpuAccess: 'sometimes' as never }), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        using buf = heap.allocate(4096);
+        expectTypedError(() => buf.setName('z'.repeat(32)), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => buf.setName(7 as never), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+      });
+
+      it('bad CPU-access modes and an end without a begin are refused', () => {
+        using buf = heap.allocate(4096);
+        expectTypedError(() => buf.beginCpuAccess('execute' as never), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => buf.beginCpuAccess(undefined as never), 'ERR_DMAHEAP_INVALID_ARGUMENT');
+        expectTypedError(() => buf.endCpuAccess('write'), 'ERR_DMAHEAP_INVALID_STATE');
+        buf.beginCpuAccess('write');
+        expectTypedError(() => buf.endCpuAccess('read'), 'ERR_DMAHEAP_INVALID_STATE');
+        buf.endCpuAccess('write');
+        expectTypedError(() => buf.endCpuAccess('write'), 'ERR_DMAHEAP_INVALID_STATE');
+      });
+    });
+
+    it.runIf(options.worker !== undefined)('allocates concurrently from worker_threads', async () => {
+      const { module, exportName = 'openHeap' } = options.worker!;
+      const code = `
+        const { parentPort, workerData } = require('node:worker_threads');
+        import(workerData.module).then(async (m) => {
+          const heap = await m[workerData.exportName]();
+          let checked = 0;
+          for (let i = 0; i < 20; i++) {
+            const buf = heap.allocate(64 * 1024 + i * 4096, { name: 'worker-' + workerData.id });
+            buf.withCpuAccess('readwrite', (v) => {
+              if (v.some((b) => b !== 0)) throw new Error('fresh buffer not zeroed');
+              v.fill(workerData.id + 1);
+              if (v[v.length - 1] !== workerData.id + 1) throw new Error('write lost');
+              checked += v.length;
+            });
+            buf.close();
+          }
+          heap.close();
+          parentPort.postMessage(checked);
+        }).catch((e) => { parentPort.postMessage('error: ' + (e && e.stack || e)); });
+      `;
+      const run = (id: number) =>
+        new Promise<unknown>((resolve, reject) => {
+          const w = new Worker(code, { eval: true, workerData: { module, exportName, id } });
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+      const results = await Promise.all([0, 1, 2, 3].map(run));
+      const expected = Array.from({ length: 20 }, (_, i) => 64 * 1024 + i * 4096).reduce((a, b) => a + b, 0);
+      expect(results).toEqual([expected, expected, expected, expected]);
+    });
+  });
+}
