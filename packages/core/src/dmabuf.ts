@@ -19,8 +19,17 @@ export interface DmaBufOps {
   dup(fd: number): number;
 }
 
+/** What a buffer went through, passed to its release: whether its memory can hold data now. */
+export interface ReleaseState {
+  /** The CPU mapped it (so it may have written it). */
+  mapped: boolean;
+  /** Its fd was read or duplicated: a device or another process may hold or have written it. */
+  shared: boolean;
+}
+
 export interface DmaBufInit {
-  fd: number;
+  /** The dma-buf's fd; a function when it comes from a wrapped buffer and should be asked for only when needed. */
+  fd: number | (() => number);
   /** Size of the dma-buf in bytes (page-rounded). */
   size: number;
   heap: Heap;
@@ -29,7 +38,7 @@ export interface DmaBufInit {
    * Gives the buffer back (closes the fd, or recycles the memory). Called exactly once, by `close()` or,
    * for a forgotten buffer, by the finalizer; so it must not refer to the DmaBuf itself.
    */
-  release: () => void;
+  release: (state: ReleaseState) => void;
   name?: string;
   /**
    * When true, CPU-access brackets cost no system call until the buffer may have been shared
@@ -38,8 +47,8 @@ export interface DmaBufInit {
   skipSyncUntilShared?: boolean;
 }
 
-interface Tracked {
-  release: () => void;
+interface Tracked extends ReleaseState {
+  release: (state: ReleaseState) => void;
   heap: string;
   size: number;
   name: string | undefined;
@@ -62,7 +71,7 @@ let leakHandler: LeakHandler = (leak) => {
 
 const finalizer = new FinalizationRegistry<Tracked>((t) => {
   try {
-    t.release();
+    t.release({ mapped: t.mapped, shared: t.shared });
   } finally {
     leakHandler({ heap: t.heap, size: t.size, name: t.name, stack: t.stack });
   }
@@ -82,23 +91,23 @@ export function setLeakHandler(handler: LeakHandler): void {
 export class DmaBuf implements Disposable {
   readonly size: number;
   readonly heap: Heap;
-  readonly #fd: number;
+  readonly #fdSource: number | (() => number);
   readonly #ops: DmaBufOps;
   readonly #tracked: Tracked;
   #closed = false;
-  #shared: boolean;
   #mapping: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
   readonly #access = new Map<AccessMode, number>();
 
   constructor(init: DmaBufInit) {
-    this.#fd = init.fd;
+    this.#fdSource = init.fd;
     this.size = init.size;
     this.heap = init.heap;
     this.#ops = init.ops;
-    this.#shared = !init.skipSyncUntilShared;
     this.#tracked = {
       release: init.release,
+      mapped: false,
+      shared: !init.skipSyncUntilShared,
       heap: init.heap.name,
       size: init.size,
       name: init.name,
@@ -110,8 +119,12 @@ export class DmaBuf implements Disposable {
   /** The dma-buf's file descriptor, to hand to an importer. Reading it marks the buffer as shared. */
   get fd(): number {
     this.#check('fd');
-    this.#shared = true;
+    this.#tracked.shared = true;
     return this.#fd;
+  }
+
+  get #fd(): number {
+    return typeof this.#fdSource === 'number' ? this.#fdSource : this.#fdSource();
   }
 
   get name(): string | undefined {
@@ -124,7 +137,12 @@ export class DmaBuf implements Disposable {
 
   /** Whether the buffer may have been handed to a device or another process (its fd read or duplicated). */
   get shared(): boolean {
-    return this.#shared;
+    return this.#tracked.shared;
+  }
+
+  /** Whether the buffer is mapped now. */
+  get mapped(): boolean {
+    return this.#view !== undefined;
   }
 
   /** Names the dma-buf (at most 31 bytes), as `DMA_BUF_SET_NAME_B` does; the name shows in fdinfo. */
@@ -141,6 +159,7 @@ export class DmaBuf implements Disposable {
     if (!this.#view) {
       this.#mapping = this.#syscall('map', () => this.#ops.mmap(this.#fd, this.size));
       this.#view = new Uint8Array(this.#mapping, 0, this.size);
+      this.#tracked.mapped = true;
     }
     return this.#view;
   }
@@ -158,7 +177,7 @@ export class DmaBuf implements Disposable {
   beginCpuAccess(mode: AccessMode): void {
     this.#check('beginCpuAccess');
     validateAccessMode(mode);
-    if (this.#shared) this.#syscall('beginCpuAccess', () => this.#ops.sync(this.#fd, 'start', mode));
+    if (this.#tracked.shared) this.#syscall('beginCpuAccess', () => this.#ops.sync(this.#fd, 'start', mode));
     this.#access.set(mode, (this.#access.get(mode) ?? 0) + 1);
   }
 
@@ -172,7 +191,7 @@ export class DmaBuf implements Disposable {
         heap: this.heap.name,
       });
     }
-    if (this.#shared) this.#syscall('endCpuAccess', () => this.#ops.sync(this.#fd, 'end', mode));
+    if (this.#tracked.shared) this.#syscall('endCpuAccess', () => this.#ops.sync(this.#fd, 'end', mode));
     if (open === 1) this.#access.delete(mode);
     else this.#access.set(mode, open - 1);
   }
@@ -202,7 +221,7 @@ export class DmaBuf implements Disposable {
   /** A new fd for the same dma-buf, for someone else (a child process, an importer); the caller closes it. */
   dup(): number {
     this.#check('dup');
-    this.#shared = true;
+    this.#tracked.shared = true;
     return this.#syscall('dup', () => this.#ops.dup(this.#fd));
   }
 
@@ -232,7 +251,7 @@ export class DmaBuf implements Disposable {
       this.unmap();
     } finally {
       this.#access.clear();
-      this.#tracked.release();
+      this.#tracked.release({ mapped: this.#tracked.mapped, shared: this.#tracked.shared });
     }
   }
 

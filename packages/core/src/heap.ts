@@ -72,10 +72,10 @@ export abstract class AbstractHeap implements Heap {
     return new DmaBuf({
       ...init,
       heap: this,
-      release: () => {
+      release: (state) => {
         this.#liveBuffers--;
         this.#liveBytes -= size;
-        release();
+        release(state);
       },
     });
   }

@@ -1,4 +1,4 @@
-export { DmaBuf, setLeakHandler, trackAllocations, type DmaBufInit, type DmaBufOps, type LeakHandler } from './dmabuf.js';
+export { DmaBuf, setLeakHandler, trackAllocations, type DmaBufInit, type DmaBufOps, type LeakHandler, type ReleaseState } from './dmabuf.js';
 export {
   ClosedError,
   DmaHeapError,
