@@ -1,0 +1,442 @@
+// dmaheap native layer: thin system-call wrappers for Node-API.
+//
+// Rules: every exported function returns a non-negative result or -errno as a JS number.
+// All argument validation happens in TypeScript (src/syscalls.ts) before we are called; C only
+// extracts arguments, makes the call and closes whatever it opened on failure. The one thrown
+// error is ERR_DMAHEAP_NO_EXTERNAL_BUFFERS (runtime forbids external ArrayBuffers).
+
+#define _GNU_SOURCE
+#include <linux/memfd.h> /* before <sys/mman.h>: glibc skips its MFD_* block when these exist */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
+#include <node_api.h>
+
+// Fallbacks (kernel values) for constants that older headers lack.
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+#ifndef MFD_HUGE_2MB
+#define MFD_HUGE_2MB (21U << MFD_HUGE_SHIFT)
+#endif
+#ifndef MFD_HUGE_1GB
+#define MFD_HUGE_1GB (30U << MFD_HUGE_SHIFT)
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef DMA_BUF_SET_NAME_B
+#define DMA_BUF_SET_NAME_B _IOW(DMA_BUF_BASE, 1, __u64)
+#endif
+#ifndef UDMABUF_FLAGS_CLOEXEC
+#define UDMABUF_FLAGS_CLOEXEC 0x01
+#endif
+
+/* ---------- argument helpers ---------- */
+
+#define MAX_ARGS 6
+typedef struct {
+  napi_env env;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  int bad; /* set when an argument has the wrong JS type: the call returns -EINVAL */
+} args_t;
+
+static args_t get_args(napi_env env, napi_callback_info info) {
+  args_t a = {.env = env, .argc = MAX_ARGS, .bad = 0};
+  if (napi_get_cb_info(env, info, &a.argc, a.argv, NULL, NULL) != napi_ok) a.bad = 1;
+  if (a.argc > MAX_ARGS) a.argc = MAX_ARGS;
+  return a;
+}
+
+static int32_t arg_i32(args_t *a, size_t i) {
+  int32_t v = -1;
+  if (i >= a->argc || napi_get_value_int32(a->env, a->argv[i], &v) != napi_ok) a->bad = 1;
+  return v;
+}
+
+static int64_t arg_i64(args_t *a, size_t i) {
+  int64_t v = -1;
+  if (i >= a->argc || napi_get_value_int64(a->env, a->argv[i], &v) != napi_ok) a->bad = 1;
+  return v;
+}
+
+/* A malloc'd NUL-terminated UTF-8 copy of a string argument (NULL and bad=1 on failure). */
+static char *arg_str(args_t *a, size_t i) {
+  size_t len = 0;
+  char *s = NULL;
+  if (i < a->argc && napi_get_value_string_utf8(a->env, a->argv[i], NULL, 0, &len) == napi_ok &&
+      (s = malloc(len + 1)) != NULL &&
+      napi_get_value_string_utf8(a->env, a->argv[i], s, len + 1, &len) == napi_ok)
+    return s;
+  free(s);
+  a->bad = 1;
+  return NULL;
+}
+
+static napi_value num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+/* Result of a libc call: the value, or -errno when it failed. */
+static napi_value ret(napi_env env, long r) { return num(env, r < 0 ? -errno : r); }
+
+#define ARGS args_t a = get_args(env, info)
+#define BAIL_IF_BAD \
+  if (a.bad) return num(env, -EINVAL)
+
+/* ---------- fds ---------- */
+
+// open(path, flags, mode) -> fd | -errno
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  ARGS;
+  char *path = arg_str(&a, 0);
+  int flags = arg_i32(&a, 1), mode = arg_i32(&a, 2);
+  if (a.bad) { free(path); return num(env, -EINVAL); }
+  int fd = open(path, flags, (mode_t)mode);
+  int err = errno;
+  free(path);
+  return num(env, fd < 0 ? -err : fd);
+}
+
+// close(fd) -> 0 | -errno (EINTR still means closed on Linux; TS treats it so)
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  return ret(env, close(fd));
+}
+
+// dup(fd) -> fcntl(F_DUPFD_CLOEXEC) -> new fd | -errno
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  return ret(env, fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
+/* ---------- dma-buf heaps and dma-bufs ---------- */
+
+// heapAlloc(heapFd, len, fdFlags, heapFlags) -> DMA_HEAP_IOCTL_ALLOC -> new dma-buf fd | -errno
+static napi_value js_heap_alloc(napi_env env, napi_callback_info info) {
+  ARGS;
+  int heap_fd = arg_i32(&a, 0);
+  int64_t len = arg_i64(&a, 1), fd_flags = arg_i64(&a, 2), heap_flags = arg_i64(&a, 3);
+  BAIL_IF_BAD;
+  struct dma_heap_allocation_data d = {.len = (uint64_t)len, .fd = 0, .fd_flags = (uint32_t)fd_flags,
+                                        .heap_flags = (uint64_t)heap_flags}; /* zero-initialised */
+  if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d) < 0) return num(env, -errno);
+  return num(env, d.fd);
+}
+
+// bufSync(fd, flags) -> DMA_BUF_IOCTL_SYNC, restarted while EINTR/EAGAIN -> 0 | -errno
+static napi_value js_buf_sync(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  int64_t flags = arg_i64(&a, 1);
+  BAIL_IF_BAD;
+  struct dma_buf_sync s = {.flags = (uint64_t)flags};
+  int r;
+  do r = ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+  while (r < 0 && (errno == EINTR || errno == EAGAIN));
+  return ret(env, r);
+}
+
+// bufSetName(fd, name) -> DMA_BUF_SET_NAME_B with a NUL-terminated copy -> 0 | -errno
+static napi_value js_buf_set_name(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  char *name = arg_str(&a, 1);
+  if (a.bad) { free(name); return num(env, -EINVAL); }
+  int r = ioctl(fd, DMA_BUF_SET_NAME_B, name);
+  int err = errno;
+  free(name);
+  return num(env, r < 0 ? -err : r);
+}
+
+/* ---------- mappings handed to JS as external ArrayBuffers ---------- */
+
+typedef struct { void *addr; size_t len; int unmapped; } mapping_t;
+
+/* Marks ArrayBuffers made by js_mmap, so a wrap placed by someone else is never misread. */
+static const napi_type_tag MAPPING_TAG = {0x646d616865617021ULL, 0x6d6d61705f746167ULL};
+
+// The ArrayBuffer's finalizer (may run deferred, after an explicit munmap): unmap if forgotten.
+static void mapping_finalize(napi_env env, void *data, void *hint) {
+  (void)data;
+  mapping_t *m = hint;
+  if (!m->unmapped) {
+    int64_t ignored;
+    munmap(m->addr, m->len);
+    m->unmapped = 1;
+    napi_adjust_external_memory(env, -(int64_t)m->len, &ignored);
+  }
+  free(m);
+}
+
+/* The live mapping behind an ArrayBuffer made by js_mmap, or NULL. */
+static mapping_t *get_mapping(napi_env env, napi_value ab) {
+  bool tagged = false;
+  void *m = NULL;
+  if (napi_check_object_type_tag(env, ab, &MAPPING_TAG, &tagged) != napi_ok || !tagged) return NULL;
+  if (napi_unwrap(env, ab, &m) != napi_ok) return NULL;
+  return m;
+}
+
+// mmap(fd, offset, length, prot) -> MAP_SHARED mapping as an external ArrayBuffer | -errno
+static napi_value js_mmap(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0), prot = arg_i32(&a, 3);
+  int64_t offset = arg_i64(&a, 1), length = arg_i64(&a, 2);
+  BAIL_IF_BAD;
+  void *addr = mmap(NULL, (size_t)length, prot, MAP_SHARED, fd, (off_t)offset);
+  if (addr == MAP_FAILED) return num(env, -errno);
+  mapping_t *m = calloc(1, sizeof *m);
+  if (!m) { munmap(addr, (size_t)length); return num(env, -ENOMEM); }
+  m->addr = addr;
+  m->len = (size_t)length;
+
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(env, addr, m->len, mapping_finalize, m, &ab);
+  if (st != napi_ok) {
+    munmap(addr, m->len);
+    free(m);
+    if (st == napi_no_external_buffers_allowed) {
+      napi_value code, msg, err;
+      napi_create_string_utf8(env, "ERR_DMAHEAP_NO_EXTERNAL_BUFFERS", NAPI_AUTO_LENGTH, &code);
+      napi_create_string_utf8(env, "this Node.js runtime does not allow external ArrayBuffers, so mmap cannot hand memory to JS",
+                              NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, code, msg, &err);
+      napi_throw(env, err);
+      return NULL;
+    }
+    return num(env, -ENOMEM);
+  }
+  // From here the ArrayBuffer's finalizer owns the mapping: on any failure below it unmaps it at GC.
+  int64_t ignored;
+  napi_adjust_external_memory(env, (int64_t)m->len, &ignored);
+  if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok || napi_wrap(env, ab, m, NULL, NULL, NULL) != napi_ok)
+    return num(env, -ENOMEM);
+  return ab;
+}
+
+// munmap(ab) -> detach the ArrayBuffer, then munmap synchronously -> 0 | -errno; idempotent
+static napi_value js_munmap(napi_env env, napi_callback_info info) {
+  ARGS;
+  if (a.argc < 1) return num(env, -EINVAL);
+  napi_value ab = a.argv[0];
+  mapping_t *m = get_mapping(env, ab);
+  if (!m) return num(env, 0); /* not ours, or already unmapped */
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, ab, &detached);
+  if (detached) { /* detached by someone else (transfer): the new owner's finalizer unmaps */
+    napi_remove_wrap(env, ab, NULL);
+    return num(env, 0);
+  }
+  if (napi_detach_arraybuffer(env, ab) != napi_ok) return num(env, -EBUSY);
+  napi_remove_wrap(env, ab, NULL);
+  if (munmap(m->addr, m->len) < 0) return num(env, -errno); /* finalizer retries */
+  m->unmapped = 1;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -(int64_t)m->len, &ignored);
+  return num(env, 0);
+}
+
+// mappingAddress(ab) -> address as BigInt, 0n when not a live mapping
+static napi_value js_mapping_address(napi_env env, napi_callback_info info) {
+  ARGS;
+  mapping_t *m = a.argc >= 1 ? get_mapping(env, a.argv[0]) : NULL;
+  napi_value r;
+  napi_create_bigint_uint64(env, m && !m->unmapped ? (uint64_t)(uintptr_t)m->addr : 0, &r);
+  return r;
+}
+
+// madvise(ab, offset, length, advice) -> 0 | -errno. The bounds check is memory safety, not
+// validation: it keeps advice such as MADV_DONTNEED from ever reaching memory outside the mapping.
+static napi_value js_madvise(napi_env env, napi_callback_info info) {
+  ARGS;
+  int64_t offset = arg_i64(&a, 1), length = arg_i64(&a, 2);
+  int advice = arg_i32(&a, 3);
+  BAIL_IF_BAD;
+  mapping_t *m = get_mapping(env, a.argv[0]);
+  if (!m || m->unmapped || offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > m->len)
+    return num(env, -EINVAL);
+  return ret(env, madvise((char *)m->addr + offset, (size_t)length, advice));
+}
+
+/* ---------- memfd ---------- */
+
+// memfdCreate(name, flags) -> fd | -errno
+static napi_value js_memfd_create(napi_env env, napi_callback_info info) {
+  ARGS;
+  char *name = arg_str(&a, 0);
+  int flags = arg_i32(&a, 1);
+  if (a.bad) { free(name); return num(env, -EINVAL); }
+  int fd = memfd_create(name, (unsigned)flags);
+  int err = errno;
+  free(name);
+  return num(env, fd < 0 ? -err : fd);
+}
+
+// ftruncate(fd, len) -> 0 | -errno
+static napi_value js_ftruncate(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  int64_t len = arg_i64(&a, 1);
+  BAIL_IF_BAD;
+  return ret(env, ftruncate(fd, (off_t)len));
+}
+
+// fallocate(fd, mode, offset, len) -> 0 | -errno
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0), mode = arg_i32(&a, 1);
+  int64_t offset = arg_i64(&a, 2), len = arg_i64(&a, 3);
+  BAIL_IF_BAD;
+  return ret(env, fallocate(fd, mode, (off_t)offset, (off_t)len));
+}
+
+// addSeals(fd, seals) -> fcntl(F_ADD_SEALS) -> 0 | -errno
+static napi_value js_add_seals(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0), seals = arg_i32(&a, 1);
+  BAIL_IF_BAD;
+  return ret(env, fcntl(fd, F_ADD_SEALS, seals));
+}
+
+// getSeals(fd) -> fcntl(F_GET_SEALS) -> seal mask | -errno
+static napi_value js_get_seals(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  return ret(env, fcntl(fd, F_GET_SEALS));
+}
+
+/* ---------- udmabuf ---------- */
+
+// udmabufCreate(devFd, memfd, offset, size, flags) -> UDMABUF_CREATE -> dma-buf fd | -errno
+static napi_value js_udmabuf_create(napi_env env, napi_callback_info info) {
+  ARGS;
+  int dev_fd = arg_i32(&a, 0), memfd = arg_i32(&a, 1), flags = arg_i32(&a, 4);
+  int64_t offset = arg_i64(&a, 2), size = arg_i64(&a, 3);
+  BAIL_IF_BAD;
+  struct udmabuf_create c = {.memfd = (uint32_t)memfd, .flags = (uint32_t)flags,
+                             .offset = (uint64_t)offset, .size = (uint64_t)size};
+  return ret(env, ioctl(dev_fd, UDMABUF_CREATE, &c));
+}
+
+// udmabufCreateList(devFd, flags, Float64Array [memfd, offset, size]*) -> UDMABUF_CREATE_LIST
+static napi_value js_udmabuf_create_list(napi_env env, napi_callback_info info) {
+  ARGS;
+  int dev_fd = arg_i32(&a, 0), flags = arg_i32(&a, 1);
+  BAIL_IF_BAD;
+  napi_typedarray_type type;
+  size_t n = 0;
+  void *data = NULL;
+  if (a.argc < 3 || napi_get_typedarray_info(env, a.argv[2], &type, &n, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array)
+    return num(env, -EINVAL);
+  const double *v = data;
+  size_t count = n / 3;
+  struct udmabuf_create_list *list = calloc(1, sizeof *list + count * sizeof list->list[0]);
+  if (!list) return num(env, -ENOMEM);
+  list->flags = (uint32_t)flags;
+  list->count = (uint32_t)count;
+  for (size_t i = 0; i < count; i++) {
+    list->list[i].memfd = (uint32_t)v[3 * i];
+    list->list[i].offset = (uint64_t)v[3 * i + 1];
+    list->list[i].size = (uint64_t)v[3 * i + 2];
+  }
+  int r = ioctl(dev_fd, UDMABUF_CREATE_LIST, list);
+  int err = errno;
+  free(list);
+  return num(env, r < 0 ? -err : r);
+}
+
+/* ---------- benchmark ---------- */
+
+// seedLoop(heapFd, len, iterations): the heap selftest loop of ALLOC+close, timed with
+// CLOCK_MONOTONIC -> total nanoseconds | -errno of the first failure
+static napi_value js_seed_loop(napi_env env, napi_callback_info info) {
+  ARGS;
+  int heap_fd = arg_i32(&a, 0);
+  int64_t len = arg_i64(&a, 1), iterations = arg_i64(&a, 2);
+  BAIL_IF_BAD;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int64_t i = 0; i < iterations; i++) {
+    struct dma_heap_allocation_data d = {.len = (uint64_t)len, .fd = 0, .fd_flags = O_RDWR | O_CLOEXEC, .heap_flags = 0};
+    if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d) < 0) return num(env, -errno);
+    close((int)d.fd);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return num(env, (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec));
+}
+
+/* ---------- module ---------- */
+
+static void set_num(napi_env env, napi_value obj, const char *name, double v) {
+  napi_set_named_property(env, obj, name, num(env, v));
+}
+
+static napi_value make_constants(napi_env env) {
+  napi_value c;
+  napi_create_object(env, &c);
+#define K(name) set_num(env, c, #name, (double)(name))
+  K(O_RDONLY); K(O_WRONLY); K(O_RDWR); K(O_CLOEXEC); K(O_ACCMODE);
+  K(MFD_CLOEXEC); K(MFD_ALLOW_SEALING); K(MFD_HUGETLB); K(MFD_HUGE_SHIFT); K(MFD_HUGE_2MB); K(MFD_HUGE_1GB);
+  K(F_SEAL_SEAL); K(F_SEAL_SHRINK); K(F_SEAL_GROW); K(F_SEAL_WRITE); K(F_SEAL_FUTURE_WRITE);
+  K(FALLOC_FL_KEEP_SIZE); K(FALLOC_FL_PUNCH_HOLE);
+  K(MADV_DONTNEED); K(MADV_REMOVE); K(MADV_HUGEPAGE); K(MADV_NOHUGEPAGE);
+  K(MADV_POPULATE_READ); K(MADV_POPULATE_WRITE); K(MADV_WILLNEED);
+  K(PROT_READ); K(PROT_WRITE);
+  K(DMA_BUF_SYNC_READ); K(DMA_BUF_SYNC_WRITE); K(DMA_BUF_SYNC_RW); K(DMA_BUF_SYNC_START); K(DMA_BUF_SYNC_END);
+  K(UDMABUF_FLAGS_CLOEXEC);
+#undef K
+  set_num(env, c, "PAGE_SIZE", (double)sysconf(_SC_PAGESIZE));
+  return c;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  static const struct { const char *name; napi_callback fn; } fns[] = {
+    {"open", js_open}, {"close", js_close}, {"dup", js_dup},
+    {"heapAlloc", js_heap_alloc}, {"bufSync", js_buf_sync}, {"bufSetName", js_buf_set_name},
+    {"mmap", js_mmap}, {"munmap", js_munmap}, {"mappingAddress", js_mapping_address}, {"madvise", js_madvise},
+    {"memfdCreate", js_memfd_create}, {"ftruncate", js_ftruncate}, {"fallocate", js_fallocate},
+    {"addSeals", js_add_seals}, {"getSeals", js_get_seals},
+    {"udmabufCreate", js_udmabuf_create}, {"udmabufCreateList", js_udmabuf_create_list},
+    {"seedLoop", js_seed_loop},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  napi_set_named_property(env, exports, "constants", make_constants(env));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,81 @@
+// Loads the compiled addon (build/Release or prebuilds/) and types its raw interface.
+// Every function returns a non-negative result or -errno; none validates its arguments:
+// call them only through ./syscalls.ts.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Numbers from the C headers (and `PAGE_SIZE` from sysconf) that the TypeScript side needs. */
+export interface NativeConstants {
+  readonly O_RDONLY: number;
+  readonly O_WRONLY: number;
+  readonly O_RDWR: number;
+  readonly O_CLOEXEC: number;
+  readonly O_ACCMODE: number;
+  readonly MFD_CLOEXEC: number;
+  readonly MFD_ALLOW_SEALING: number;
+  readonly MFD_HUGETLB: number;
+  readonly MFD_HUGE_SHIFT: number;
+  readonly MFD_HUGE_2MB: number;
+  readonly MFD_HUGE_1GB: number;
+  readonly F_SEAL_SEAL: number;
+  readonly F_SEAL_SHRINK: number;
+  readonly F_SEAL_GROW: number;
+  readonly F_SEAL_WRITE: number;
+  readonly F_SEAL_FUTURE_WRITE: number;
+  readonly FALLOC_FL_KEEP_SIZE: number;
+  readonly FALLOC_FL_PUNCH_HOLE: number;
+  readonly MADV_DONTNEED: number;
+  readonly MADV_REMOVE: number;
+  readonly MADV_HUGEPAGE: number;
+  readonly MADV_NOHUGEPAGE: number;
+  readonly MADV_POPULATE_READ: number;
+  readonly MADV_POPULATE_WRITE: number;
+  readonly MADV_WILLNEED: number;
+  readonly PROT_READ: number;
+  readonly PROT_WRITE: number;
+  readonly DMA_BUF_SYNC_READ: number;
+  readonly DMA_BUF_SYNC_WRITE: number;
+  readonly DMA_BUF_SYNC_RW: number;
+  readonly DMA_BUF_SYNC_START: number;
+  readonly DMA_BUF_SYNC_END: number;
+  readonly UDMABUF_FLAGS_CLOEXEC: number;
+  readonly PAGE_SIZE: number;
+}
+
+/** The raw addon. Results are `>= 0` on success, `-errno` on failure. */
+export interface NativeBinding {
+  open(path: string, flags: number, mode: number): number;
+  close(fd: number): number;
+  /** fcntl(fd, F_DUPFD_CLOEXEC, 0). */
+  dup(fd: number): number;
+  heapAlloc(heapFd: number, len: number, fdFlags: number, heapFlags: number): number;
+  /** DMA_BUF_IOCTL_SYNC, restarted on EINTR/EAGAIN. */
+  bufSync(fd: number, flags: number): number;
+  bufSetName(fd: number, name: string): number;
+  /** A MAP_SHARED mapping as an external ArrayBuffer, or -errno. Throws only ERR_DMAHEAP_NO_EXTERNAL_BUFFERS. */
+  mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number;
+  /** Detaches the ArrayBuffer and unmaps; 0 when it is not (or no longer) a mapping. */
+  munmap(ab: ArrayBuffer): number;
+  /** The mapping's address, 0n when `ab` is not a live mapping. */
+  mappingAddress(ab: ArrayBuffer): bigint;
+  madvise(ab: ArrayBuffer, offset: number, length: number, advice: number): number;
+  memfdCreate(name: string, flags: number): number;
+  ftruncate(fd: number, len: number): number;
+  fallocate(fd: number, mode: number, offset: number, len: number): number;
+  addSeals(fd: number, seals: number): number;
+  getSeals(fd: number): number;
+  udmabufCreate(devFd: number, memfd: number, offset: number, size: number, flags: number): number;
+  /** `items` holds [memfd, offset, size] triples. */
+  udmabufCreateList(devFd: number, flags: number, items: Float64Array): number;
+  /** Total nanoseconds of `iterations` × (DMA_HEAP_IOCTL_ALLOC + close), or -errno of the first failure. */
+  seedLoop(heapFd: number, len: number, iterations: number): number;
+  readonly constants: NativeConstants;
+}
+
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The addon, loaded from this package's root (works from both src/ and dist/). */
+export const native: NativeBinding = load(fileURLToPath(new URL('..', import.meta.url))) as NativeBinding;
+
+export const constants: NativeConstants = native.constants;
