@@ -75,7 +75,9 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string): string {
     TMPDIR: '/tmp',
     LANG: 'C.UTF-8',
     DMAHEAP_IN_VM: '1',
-    ...(process.env.CI ? { CI: process.env.CI } : {}),
+    // The serial console is a tty, but nobody types at it: tools should print as they do in CI.
+    CI: process.env.CI ?? '1',
+    TERM: 'dumb',
     ...opts.env,
   };
   const lines = ['set -e'];

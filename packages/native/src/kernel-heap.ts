@@ -1,0 +1,164 @@
+// The kernel's own dma-buf heaps (/dev/dma_heap/<name>) as @dmaheap/core heaps, and their provider.
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import {
+  AbstractHeap,
+  fromSystemError,
+  HeapNotFoundError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  registerHeap,
+  type AllocateOptions,
+  type DmaBuf,
+  type DmaBufOps,
+  type HeapCapabilities,
+  type HeapProvider,
+} from '@dmaheap/core';
+import {
+  bufSetName,
+  bufSyncEnd,
+  bufSyncStart,
+  closeFd,
+  constants,
+  dupFd,
+  heapAlloc,
+  listDmaHeaps,
+  mmapFd,
+  munmap,
+  openDevice,
+  PAGE_SIZE,
+} from './syscalls.js';
+
+export const DMA_HEAP_DIR = '/dev/dma_heap';
+
+/** Requests from this size on are checked against the free memory first (one read of /proc/meminfo). */
+const LARGE_REQUEST = 64 * 1024 * 1024;
+
+/** The names kernels give their CMA heap. */
+export const CMA_HEAP_NAMES = ['default_cma_region', 'linux,cma', 'reserved'] as const;
+
+/** The system calls every dma-buf needs, for DmaBuf handles of any heap. */
+export const dmaBufOps: DmaBufOps = {
+  mmap: (fd, length) => mmapFd(fd, { length }),
+  munmap: (mapping) => munmap(mapping),
+  sync: (fd, phase, mode) => (phase === 'start' ? bufSyncStart(fd, mode) : bufSyncEnd(fd, mode)),
+  setName: (fd, name) => bufSetName(fd, name),
+  dup: (fd) => dupFd(fd),
+};
+
+function meminfo(field: string): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkHeapName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
+    throw new InvalidArgumentError(`a heap name is a file name under ${DMA_HEAP_DIR}, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export interface KernelHeapOptions {
+  /** Where the heap nodes are. Default `/dev/dma_heap`. */
+  dir?: string;
+}
+
+class KernelHeap extends AbstractHeap {
+  readonly name: string;
+  readonly capabilities: HeapCapabilities;
+  readonly path: string;
+  readonly #fd: number;
+
+  constructor(name: string, dir: string) {
+    super();
+    this.name = checkHeapName(name);
+    this.path = `${dir}/${name}`;
+    try {
+      this.#fd = openDevice(this.path, constants.O_RDONLY);
+    } catch (err) {
+      const typed = fromSystemError(err, name, `open ${this.path}`);
+      if (HeapNotFoundError.isInstance(typed)) {
+        const available = listDmaHeaps(dir);
+        typed.message += `; heaps under ${dir}: ${available.join(', ') || 'none'}`;
+        (typed as HeapNotFoundError).available = available;
+      }
+      throw typed;
+    }
+    const contiguous = (CMA_HEAP_NAMES as readonly string[]).includes(name) || /cma/i.test(name);
+    this.capabilities = {
+      contiguous,
+      cached: true,
+      maxAllocation: contiguous ? (meminfo('CmaTotal') ?? totalmem()) : totalmem(),
+      alignment: PAGE_SIZE,
+      backing: `kernel:${name}`,
+    };
+  }
+
+  protected _allocate(size: number, options: AllocateOptions): DmaBuf {
+    // The kernel heaps take pages one by one until they have enough: a request beyond what is free makes the
+    // OOM killer kill this process rather than fail. Large requests are checked against MemAvailable first.
+    if (size >= LARGE_REQUEST) {
+      const available = meminfo(this.capabilities.contiguous ? 'CmaFree' : 'MemAvailable');
+      if (available !== undefined && size > available) {
+        throw new OutOfMemoryError(
+          `heap "${this.name}": ${size} bytes asked, ${available} available (${this.capabilities.contiguous ? 'CmaFree' : 'MemAvailable'}); ` +
+            'refused before the kernel would invoke the OOM killer',
+          { heap: this.name },
+        );
+      }
+    }
+    const fd = heapAlloc(this.#fd, size, { fdFlags: constants.O_RDWR });
+    try {
+      if (options.name) bufSetName(fd, options.name);
+    } catch (err) {
+      closeFd(fd);
+      throw err;
+    }
+    return this.buffer({
+      fd,
+      size: Math.ceil(size / PAGE_SIZE) * PAGE_SIZE,
+      ops: dmaBufOps,
+      name: options.name,
+      release: () => closeFd(fd),
+    });
+  }
+
+  protected override _stats(): Record<string, unknown> {
+    return this.capabilities.contiguous ? { cmaFree: meminfo('CmaFree'), cmaTotal: meminfo('CmaTotal') } : {};
+  }
+
+  protected override _close(): void {
+    closeFd(this.#fd);
+  }
+}
+
+/** Opens the kernel heap `/dev/dma_heap/<name>` (default `system`). */
+export function kernelHeap(name = 'system', options: KernelHeapOptions = {}): AbstractHeap {
+  return new KernelHeap(name, options.dir ?? DMA_HEAP_DIR);
+}
+
+/**
+ * Serves every heap under /dev/dma_heap by its own name and as `kernel:<name>` (to ask for the kernel's heap
+ * when another provider also serves the name, e.g. `openHeap(['kernel:system', 'system'])`).
+ */
+export const kernelHeapProvider: HeapProvider = {
+  id: '@dmaheap/native',
+  priority: 0,
+  names: () => listDmaHeaps(DMA_HEAP_DIR).flatMap((n) => [n, `kernel:${n}`]),
+  probe: (name) => {
+    const path = `${DMA_HEAP_DIR}/${name.replace(/^kernel:/, '')}`;
+    try {
+      accessSync(path, fsConstants.R_OK);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EACCES' ? `no permission to open ${path} (udev rules grant it)` : `${path} is missing`;
+    }
+  },
+  open: (name) => kernelHeap(name.replace(/^kernel:/, '')),
+};
+
+registerHeap(kernelHeapProvider);

@@ -1,0 +1,72 @@
+// An arena: one sealed memfd, carved into chunks aligned to their own size. Chunks given back to the kernel
+// (punched) are kept as spare ranges, which read as zero when the kernel faults them in again.
+import { addSeals, closeFd, fallocate, ftruncate, memfdCreate, mmapFd, munmap } from '@dmaheap/native';
+
+export class Arena {
+  readonly fd: number;
+  readonly size: number;
+  readonly id: number;
+  #next = 0;
+  readonly #spare = new Map<number, number[]>();
+  #view: Uint8Array | undefined;
+
+  constructor(id: number, size: number) {
+    this.id = id;
+    this.size = size;
+    this.fd = memfdCreate(`dmaheap-system-${id}`, { allowSealing: true });
+    try {
+      ftruncate(this.fd, size);
+      // udmabuf needs the shrink seal: pages it pins can never be truncated away under it.
+      addSeals(this.fd, ['shrink', 'grow']);
+    } catch (err) {
+      closeFd(this.fd);
+      throw err;
+    }
+  }
+
+  /** Bytes of address space handed out so far (spare ranges included). */
+  get used(): number {
+    return this.#next;
+  }
+
+  /** A free, clean range of `bytes` (a power of two) aligned to `bytes`, or undefined when the arena is full. */
+  carve(bytes: number): number | undefined {
+    const spare = this.#spare.get(bytes)?.pop();
+    if (spare !== undefined) return spare;
+    const offset = Math.ceil(this.#next / bytes) * bytes;
+    if (offset + bytes > this.size) return undefined;
+    // Alignment gaps become spare ranges of the largest sizes that fit, so no address space is lost.
+    for (let gap = this.#next; gap < offset; ) {
+      let g = 4096;
+      while (gap % (g * 2) === 0 && gap + g * 2 <= offset) g *= 2;
+      this.#giveSpare(gap, g);
+      gap += g;
+    }
+    this.#next = offset + bytes;
+    return offset;
+  }
+
+  /** Gives a range's pages back to the kernel; the range is kept for reuse and reads as zero. */
+  punch(offset: number, bytes: number): void {
+    fallocate(this.fd, offset, bytes, { punchHole: true });
+    this.#giveSpare(offset, bytes);
+  }
+
+  /** Zeroes a range through this process's mapping of the arena. */
+  zero(offset: number, bytes: number): void {
+    this.#view ??= new Uint8Array(mmapFd(this.fd, { length: this.size }));
+    this.#view.fill(0, offset, offset + bytes);
+  }
+
+  close(): void {
+    if (this.#view) munmap(this.#view.buffer as ArrayBuffer);
+    this.#view = undefined;
+    closeFd(this.fd);
+  }
+
+  #giveSpare(offset: number, bytes: number): void {
+    const list = this.#spare.get(bytes) ?? [];
+    list.push(offset);
+    this.#spare.set(bytes, list);
+  }
+}

@@ -1,0 +1,13 @@
+// The core conformance suite on systemHeap() and on buffer pools over both system heaps, in the VM.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { describeHeapConformance } from '@dmaheap/core/testing';
+import { kernelHeap } from '@dmaheap/native';
+import { bufferPool } from '@dmaheap/pagepool';
+import { systemHeap } from './index.js';
+
+const entry = pathToFileURL(createRequire(import.meta.url).resolve('@dmaheap/system-heap')).href;
+
+describeHeapConformance('systemHeap()', { open: () => systemHeap(), worker: { module: entry, exportName: 'systemHeap' } });
+describeHeapConformance("bufferPool(kernelHeap('system'))", { open: () => bufferPool(kernelHeap('system')) });
+describeHeapConformance('bufferPool(systemHeap())', { open: () => bufferPool(systemHeap()) });

@@ -1,0 +1,307 @@
+// The system heap of the 2020 patch series, in userspace. One data flow:
+//   allocate: largest orders first (from the page pool, else carved from a memfd arena), never climbing back up
+//     → scatter-gather table (chunks sorted, adjacent ones merged) → one dma-buf with UDMABUF_CREATE_LIST
+//   CPU access: no DMA_BUF_IOCTL_SYNC until the buffer may have been shared (skip sync if not mapped)
+//   release: wait until nobody else holds the dma-buf (deferred free) → zero what may hold data → page pool
+import { accessSync, constants as fs } from 'node:fs';
+import { totalmem } from 'node:os';
+import {
+  AbstractHeap,
+  LimitExceededError,
+  OutOfMemoryError,
+  registerHeap,
+  type AllocateOptions,
+  type DmaBuf,
+  type HeapCapabilities,
+  type HeapProvider,
+  type ReleaseState,
+  type SgSegment,
+} from '@dmaheap/core';
+import { closeFd, constants, dmaBufOps, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, udmabufCreateList } from '@dmaheap/native';
+import { PagePool, type PagePoolOptions } from '@dmaheap/pagepool';
+import { Arena } from './arena.js';
+
+export interface SystemHeapOptions {
+  /** Heap name. Default `system`. */
+  name?: string;
+  /** Chunk orders to use, largest first (4 KiB pages: 8 = 1 MiB, 4 = 64 KiB, 0 = 4 KiB). Default `[8, 4, 0]`. */
+  orders?: number[];
+  /** The page pool, or `false` to give every chunk back to the kernel on free (the seed's baseline). */
+  pool?: false | Omit<PagePoolOptions<Chunk>, 'orders' | 'release' | 'refill' | 'pageSize'>;
+  /** Skip CPU-access syncs until the buffer may have been shared. Default true. */
+  skipSync?: boolean;
+  /** When chunks that may hold data are zeroed: as they are freed (default) or as they are allocated again. */
+  zero?: 'on-free' | 'on-alloc';
+  /** Address space of one memfd arena. Default 1 GiB (sparse: memory is used only by pages in use or pooled). */
+  arenaBytes?: number;
+  /** Most bytes of arena address space in all. Default: the machine's memory. */
+  maxBytes?: number;
+  /** How often buffers still held elsewhere are checked again, ms. Default 100. */
+  deferredCheckMs?: number;
+}
+
+/** A piece of an arena: `2^order` pages at `offset`. */
+export interface Chunk {
+  arena: Arena;
+  offset: number;
+  order: number;
+  /** May hold data from an earlier buffer (only with `zero: 'on-alloc'`). */
+  dirty: boolean;
+}
+
+interface Deferred {
+  fd: number;
+  chunks: Chunk[];
+  dirty: boolean;
+}
+
+export const DEFAULT_ORDERS = [8, 4, 0];
+
+class SystemHeap extends AbstractHeap {
+  readonly name: string;
+  readonly capabilities: HeapCapabilities;
+  readonly orders: readonly number[];
+  readonly #dev: number;
+  readonly #listLimit: number;
+  readonly #pool: PagePool<Chunk> | undefined;
+  readonly #skipSync: boolean;
+  readonly #zeroOnAlloc: boolean;
+  readonly #arenaBytes: number;
+  readonly #maxBytes: number;
+  readonly #deferredCheckMs: number;
+  readonly #arenas: Arena[] = [];
+  readonly #deferred: Deferred[] = [];
+  #deferredTimer: NodeJS.Timeout | undefined;
+  readonly #handedOut = new Map<number, number>();
+  #zeroedBytes = 0;
+
+  constructor(options: SystemHeapOptions) {
+    super();
+    this.name = options.name ?? 'system';
+    this.orders = [...(options.orders ?? DEFAULT_ORDERS)].sort((a, b) => b - a);
+    const limits = readUdmabufLimits();
+    this.#listLimit = limits.listLimit ?? 1024;
+    this.#skipSync = options.skipSync ?? true;
+    this.#zeroOnAlloc = options.zero === 'on-alloc';
+    this.#arenaBytes = options.arenaBytes ?? 1 << 30;
+    this.#maxBytes = options.maxBytes ?? totalmem();
+    this.#deferredCheckMs = options.deferredCheckMs ?? 100;
+    this.capabilities = {
+      contiguous: false,
+      cached: true,
+      maxAllocation: Math.min((limits.sizeLimitMb ?? 64) * 1024 * 1024, this.#maxBytes),
+      alignment: PAGE_SIZE,
+      backing: 'memfd+udmabuf',
+    };
+    this.#dev = openDevice('/dev/udmabuf', constants.O_RDWR);
+    if (options.pool !== false) {
+      this.#pool = new PagePool<Chunk>({
+        ...options.pool,
+        orders: this.orders,
+        pageSize: PAGE_SIZE,
+        release: (chunk) => chunk.arena.punch(chunk.offset, this.#bytes(chunk.order)),
+      });
+    }
+  }
+
+  protected _allocate(size: number, options: AllocateOptions): DmaBuf {
+    if (this.#deferred.length > 0) this.collectDeferred();
+    const len = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+    const chunks = this.#takeChunks(len);
+    let fd: number;
+    try {
+      if (this.#zeroOnAlloc) for (const c of chunks) if (c.dirty) this.#zero(c);
+      const sgt = sgTable(chunks, (c) => this.#bytes(c.order));
+      if (sgt.length > this.#listLimit) {
+        throw new LimitExceededError(
+          `${len} bytes need ${sgt.length} memfd ranges, more than udmabuf's list_limit of ${this.#listLimit}`,
+          { heap: this.name },
+        );
+      }
+      fd = udmabufCreateList(this.#dev, sgt.map((s) => ({ memfd: s.fd, offset: s.offset, size: s.length })));
+    } catch (err) {
+      this.#putChunks(chunks, false);
+      throw err;
+    }
+    const buf = this.buffer({
+      fd,
+      size: len,
+      ops: dmaBufOps,
+      name: options.name,
+      skipSyncUntilShared: this.#skipSync,
+      release: (state) => this.#release(fd, chunks, state),
+    });
+    if (options.name) {
+      try {
+        buf.setName(options.name);
+      } catch (err) {
+        buf.close();
+        throw err;
+      }
+    }
+    return buf;
+  }
+
+  /** Largest orders first; after a smaller order is used, larger ones are not tried again. */
+  #takeChunks(len: number): Chunk[] {
+    const chunks: Chunk[] = [];
+    let remaining = len;
+    let i = 0;
+    while (remaining > 0) {
+      let chunk: Chunk | undefined;
+      for (; i < this.orders.length; i++) {
+        const order = this.orders[i]!;
+        if (this.#bytes(order) > remaining) continue;
+        chunk = this.#pool?.get(order) ?? this.#carve(order);
+        if (chunk) break;
+      }
+      if (!chunk) {
+        this.#putChunks(chunks, false);
+        throw new OutOfMemoryError(
+          `heap "${this.name}" cannot find ${remaining} more bytes: its arenas hold ${this.#maxBytes} bytes at most (maxBytes)`,
+          { heap: this.name },
+        );
+      }
+      chunks.push(chunk);
+      this.#handedOut.set(chunk.order, (this.#handedOut.get(chunk.order) ?? 0) + 1);
+      remaining -= this.#bytes(chunk.order);
+    }
+    return chunks;
+  }
+
+  #carve(order: number): Chunk | undefined {
+    const bytes = this.#bytes(order);
+    for (const arena of this.#arenas) {
+      const offset = arena.carve(bytes);
+      if (offset !== undefined) return { arena, offset, order, dirty: false };
+    }
+    if ((this.#arenas.length + 1) * this.#arenaBytes > this.#maxBytes && this.#arenas.length > 0) return undefined;
+    const arena = new Arena(this.#arenas.length, Math.min(this.#arenaBytes, this.#maxBytes));
+    this.#arenas.push(arena);
+    const offset = arena.carve(bytes);
+    return offset === undefined ? undefined : { arena, offset, order, dirty: false };
+  }
+
+  #release(fd: number, chunks: Chunk[], state: ReleaseState): void {
+    // Not mapped and never handed out: nobody can hold it or have written it.
+    const dirty = state.mapped || state.shared;
+    if (state.shared && heldElsewhere(fd)) {
+      this.#deferred.push({ fd, chunks, dirty });
+      this.#armDeferred();
+      return;
+    }
+    closeFd(fd);
+    this.#putChunks(chunks, dirty);
+  }
+
+  #putChunks(chunks: Chunk[], dirty: boolean): void {
+    for (const c of chunks) {
+      if (dirty && !this.#zeroOnAlloc) this.#zero(c);
+      else c.dirty ||= dirty;
+      if (this.#pool) this.#pool.put(c, c.order);
+      else c.arena.punch(c.offset, this.#bytes(c.order));
+    }
+  }
+
+  #zero(c: Chunk): void {
+    c.arena.zero(c.offset, this.#bytes(c.order));
+    c.dirty = false;
+    this.#zeroedBytes += this.#bytes(c.order);
+  }
+
+  #bytes(order: number): number {
+    return PAGE_SIZE * 2 ** order;
+  }
+
+  #armDeferred(): void {
+    if (this.#deferredTimer) return;
+    this.#deferredTimer = setInterval(() => this.collectDeferred(), this.#deferredCheckMs);
+    this.#deferredTimer.unref();
+  }
+
+  /** Frees the buffers whose dma-buf nobody else holds any more; returns how many are still held. */
+  collectDeferred(): number {
+    for (let i = this.#deferred.length - 1; i >= 0; i--) {
+      const d = this.#deferred[i]!;
+      if (heldElsewhere(d.fd)) continue;
+      this.#deferred.splice(i, 1);
+      closeFd(d.fd);
+      this.#putChunks(d.chunks, d.dirty);
+    }
+    if (this.#deferred.length === 0 && this.#deferredTimer) {
+      clearInterval(this.#deferredTimer);
+      this.#deferredTimer = undefined;
+    }
+    return this.#deferred.length;
+  }
+
+  /** Gives pooled pages back to the kernel until at most `targetBytes` stay pooled; returns bytes given back. */
+  trim(targetBytes = 0): number {
+    return this.#pool?.trim(targetBytes) ?? 0;
+  }
+
+  protected override _stats(): Record<string, unknown> {
+    const pool = this.#pool?.stats();
+    return {
+      pool: pool ?? null,
+      poolBytesPerOrder: pool?.bytesPerOrder ?? {},
+      hits: pool?.hits ?? 0,
+      misses: pool?.misses ?? 0,
+      chunksHandedOut: Object.fromEntries(this.#handedOut),
+      deferredPending: this.#deferred.length,
+      arenas: this.#arenas.length,
+      arenaBytesUsed: this.#arenas.reduce((n, a) => n + a.used, 0),
+      zeroedBytes: this.#zeroedBytes,
+    };
+  }
+
+  protected override _close(): void {
+    if (this.#deferredTimer) clearInterval(this.#deferredTimer);
+    // Buffers still held elsewhere keep their pages pinned through their own dma-buf; drop our fds.
+    for (const d of this.#deferred.splice(0)) closeFd(d.fd);
+    this.#pool?.close();
+    closeFd(this.#dev);
+    // Live buffers pin their pages in the kernel, so closing the memfds cannot pull memory from under them.
+    for (const a of this.#arenas.splice(0)) a.close();
+  }
+}
+
+/** The scatter-gather table of a set of chunks: sorted by arena and offset, adjacent chunks merged. */
+export function sgTable<C extends { arena: { id: number; fd: number }; offset: number }>(chunks: readonly C[], bytes: (c: C) => number): SgSegment[] {
+  const sorted = [...chunks].sort((a, b) => a.arena.id - b.arena.id || a.offset - b.offset);
+  const out: SgSegment[] = [];
+  for (const c of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.fd === c.arena.fd && last.offset + last.length === c.offset) last.length += bytes(c);
+    else out.push({ fd: c.arena.fd, offset: c.offset, length: bytes(c) });
+  }
+  return out;
+}
+
+function heldElsewhere(fd: number): boolean {
+  return (readFdInfo(fd).count ?? 1) > 1;
+}
+
+/** The system heap in userspace, over memfd and udmabuf (needs read-write access to /dev/udmabuf). */
+export function systemHeap(options: SystemHeapOptions = {}): SystemHeap {
+  return new SystemHeap(options);
+}
+export type { SystemHeap };
+
+/** Serves `system` where /dev/udmabuf is usable, ahead of the kernel's system heap (priority 10). */
+export const systemHeapProvider: HeapProvider = {
+  id: '@dmaheap/system-heap',
+  priority: 10,
+  names: () => ['system', 'udmabuf:system'],
+  probe: () => {
+    try {
+      accessSync('/dev/udmabuf', fs.R_OK | fs.W_OK);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'no permission to open /dev/udmabuf read-write' : '/dev/udmabuf is missing';
+    }
+  },
+  open: (_name, options) => systemHeap(options as SystemHeapOptions),
+};
+
+registerHeap(systemHeapProvider);
