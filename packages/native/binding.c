@@ -82,6 +82,28 @@ static int64_t arg_i64(args_t *a, size_t i) {
   return v;
 }
 
+static uint32_t arg_u32(args_t *a, size_t i) {
+  uint32_t v = 0;
+  if (i >= a->argc || napi_get_value_uint32(a->env, a->argv[i], &v) != napi_ok) a->bad = 1;
+  return v;
+}
+
+/* The bytes of a Uint8Array (its own window of the ArrayBuffer) or of a whole ArrayBuffer. */
+static void *arg_bytes(args_t *a, size_t i, size_t *len) {
+  void *data = NULL;
+  bool is_typed = false, is_ab = false;
+  napi_typedarray_type type;
+  *len = 0;
+  if (i < a->argc && napi_is_typedarray(a->env, a->argv[i], &is_typed) == napi_ok && is_typed) {
+    if (napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) a->bad = 1;
+  } else if (i < a->argc && napi_is_arraybuffer(a->env, a->argv[i], &is_ab) == napi_ok && is_ab) {
+    if (napi_get_arraybuffer_info(a->env, a->argv[i], &data, len) != napi_ok) a->bad = 1;
+  } else {
+    a->bad = 1;
+  }
+  return data;
+}
+
 /* A malloc'd NUL-terminated UTF-8 copy of a string argument (NULL and bad=1 on failure). */
 static char *arg_str(args_t *a, size_t i) {
   size_t len = 0;
@@ -175,6 +197,23 @@ static napi_value js_buf_set_name(napi_env env, napi_callback_info info) {
   int err = errno;
   free(name);
   return num(env, r < 0 ? -err : r);
+}
+
+/* ---------- any ioctl ---------- */
+
+// ioctl(fd, request, bytes) -> ioctl with a pointer to the bytes of a Uint8Array/ArrayBuffer (the argument
+// struct, read and written in place), restarted while EINTR -> result | -errno. TS checks the size.
+static napi_value js_ioctl(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  uint32_t request = arg_u32(&a, 1);
+  size_t len;
+  void *data = arg_bytes(&a, 2, &len);
+  BAIL_IF_BAD;
+  int r;
+  do r = ioctl(fd, (unsigned long)request, data);
+  while (r < 0 && errno == EINTR);
+  return ret(env, r);
 }
 
 /* ---------- mappings handed to JS as external ArrayBuffers ---------- */
@@ -424,6 +463,7 @@ static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     {"open", js_open}, {"close", js_close}, {"dup", js_dup},
     {"heapAlloc", js_heap_alloc}, {"bufSync", js_buf_sync}, {"bufSetName", js_buf_set_name},
+    {"ioctl", js_ioctl},
     {"mmap", js_mmap}, {"munmap", js_munmap}, {"mappingAddress", js_mapping_address}, {"madvise", js_madvise},
     {"memfdCreate", js_memfd_create}, {"ftruncate", js_ftruncate}, {"fallocate", js_fallocate},
     {"addSeals", js_add_seals}, {"getSeals", js_get_seals},

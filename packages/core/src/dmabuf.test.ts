@@ -28,6 +28,26 @@ describe('DmaBuf over the fake backend', () => {
     buf.close();
   });
 
+  it('tells release whether the memory may hold data: mapped, or handed out through fd or dup', () => {
+    const heap = new FakeHeap('fake'); // a heap that always syncs: its buffers are still not "shared" at birth
+    heap.allocate(4096).close();
+    const mapped = heap.allocate(4096);
+    mapped.map();
+    mapped.close();
+    const read = heap.allocate(4096);
+    void read.fd;
+    read.close();
+    const duped = heap.allocate(4096);
+    duped.dup();
+    duped.close();
+    expect(heap.releaseStates).toEqual([
+      { mapped: false, shared: false },
+      { mapped: true, shared: false },
+      { mapped: false, shared: true },
+      { mapped: false, shared: true },
+    ]);
+  });
+
   it('always syncs on heaps that do not skip', () => {
     const heap = new FakeHeap('fake');
     using buf = heap.allocate(4096);

@@ -98,16 +98,18 @@ export class DmaBuf implements Disposable {
   #mapping: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
   readonly #access = new Map<AccessMode, number>();
+  readonly #alwaysSync: boolean;
 
   constructor(init: DmaBufInit) {
     this.#fdSource = init.fd;
+    this.#alwaysSync = !init.skipSyncUntilShared;
     this.size = init.size;
     this.heap = init.heap;
     this.#ops = init.ops;
     this.#tracked = {
       release: init.release,
       mapped: false,
-      shared: !init.skipSyncUntilShared,
+      shared: false,
       heap: init.heap.name,
       size: init.size,
       name: init.name,
@@ -121,6 +123,11 @@ export class DmaBuf implements Disposable {
     this.#check('fd');
     this.#tracked.shared = true;
     return this.#fd;
+  }
+
+  /** Heaps that skip syncs do so only until a device or another process may be attached. */
+  get #mustSync(): boolean {
+    return this.#alwaysSync || this.#tracked.shared;
   }
 
   get #fd(): number {
@@ -177,7 +184,7 @@ export class DmaBuf implements Disposable {
   beginCpuAccess(mode: AccessMode): void {
     this.#check('beginCpuAccess');
     validateAccessMode(mode);
-    if (this.#tracked.shared) this.#syscall('beginCpuAccess', () => this.#ops.sync(this.#fd, 'start', mode));
+    if (this.#mustSync) this.#syscall('beginCpuAccess', () => this.#ops.sync(this.#fd, 'start', mode));
     this.#access.set(mode, (this.#access.get(mode) ?? 0) + 1);
   }
 
@@ -191,7 +198,7 @@ export class DmaBuf implements Disposable {
         heap: this.heap.name,
       });
     }
-    if (this.#tracked.shared) this.#syscall('endCpuAccess', () => this.#ops.sync(this.#fd, 'end', mode));
+    if (this.#mustSync) this.#syscall('endCpuAccess', () => this.#ops.sync(this.#fd, 'end', mode));
     if (open === 1) this.#access.delete(mode);
     else this.#access.set(mode, open - 1);
   }

@@ -32,6 +32,7 @@ export class FakeHeap extends AbstractHeap {
   readonly capabilities: HeapCapabilities = { contiguous: false, cached: true, alignment: 4096, backing: 'fake' };
   readonly ops = new FakeOps();
   released: number[] = [];
+  releaseStates: Array<{ mapped: boolean; shared: boolean }> = [];
   constructor(
     readonly name: string,
     public budget = Infinity,
@@ -49,9 +50,10 @@ export class FakeHeap extends AbstractHeap {
       ops: this.ops,
       name: options.name,
       skipSyncUntilShared: this.skipSync,
-      release: () => {
+      release: (state) => {
         this.budget += size;
         this.released.push(fd);
+        this.releaseStates.push(state);
       },
     });
   }

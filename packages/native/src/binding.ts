@@ -52,6 +52,8 @@ export interface NativeBinding {
   /** DMA_BUF_IOCTL_SYNC, restarted on EINTR/EAGAIN. */
   bufSync(fd: number, flags: number): number;
   bufSetName(fd: number, name: string): number;
+  /** ioctl(fd, request, pointer to the bytes), restarted on EINTR; the bytes are the argument struct, read and written in place. */
+  ioctl(fd: number, request: number, arg: Uint8Array | ArrayBuffer): number;
   /** A MAP_SHARED mapping as an external ArrayBuffer, or -errno. Throws only ERR_DMAHEAP_NO_EXTERNAL_BUFFERS. */
   mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number;
   /** Detaches the ArrayBuffer and unmaps; 0 when it is not (or no longer) a mapping. */

@@ -234,6 +234,36 @@ export function bufSetName(fd: number, name: string): void {
   check(native.bufSetName(fd, name), 'ioctl(DMA_BUF_SET_NAME_B)', { fd });
 }
 
+/* ---------------- any ioctl ---------------- */
+
+/** Bits of an ioctl request number (asm-generic/ioctl.h): nr 0–7, type 8–15, size 16–29, direction 30–31. */
+const IOC_SIZE_SHIFT = 16;
+const IOC_SIZE_MASK = 0x3fff;
+const IOC_DIR_SHIFT = 30;
+
+/**
+ * Any ioctl whose argument is a pointer to a struct: `arg` holds the struct's bytes, which the kernel
+ * reads and/or writes in place (restarted on EINTR). The request number is used as given; when it
+ * encodes a direction, `arg` must be at least as long as the size it encodes, so the kernel never
+ * touches memory past the end of the array.
+ *
+ * @param request - the request number, an unsigned 32-bit integer (e.g. from `_IOWR`)
+ * @param arg - the argument struct, a Uint8Array (a Buffer, or a view of part of an ArrayBuffer)
+ * @returns the ioctl's non-negative result (0 for most requests; a new fd for some)
+ * @throws system error (`syscall: 'ioctl(0x<request>)'`, with `fd`), e.g. ENOTTY (not this device's
+ *   request), EINVAL, EFAULT
+ */
+export function ioctl(fd: number, request: number, arg: Uint8Array): number {
+  checkFd(fd);
+  checkInt(request, 'request', 0, 0xffffffff);
+  if (!types.isUint8Array(arg)) throw invalidArgument(`The "arg" argument must be a Uint8Array. Received ${describe(arg)}`);
+  const size = (request >>> IOC_SIZE_SHIFT) & IOC_SIZE_MASK;
+  if (request >>> IOC_DIR_SHIFT !== 0 && arg.byteLength < size) {
+    throw invalidArgument(`The "arg" argument is ${arg.byteLength} bytes; request 0x${request.toString(16)} passes a struct of ${size} bytes`, 'ERR_OUT_OF_RANGE');
+  }
+  return check(native.ioctl(fd, request, arg), `ioctl(0x${request.toString(16).padStart(8, '0')})`, { fd });
+}
+
 /* ---------------- mappings ---------------- */
 
 /** Options of {@link mmapFd}. */

@@ -1,0 +1,198 @@
+// DRM PRIME import of dma-bufs, GEM handles, dumb buffers and vgem's fences: the ioctls a test needs to
+// hand a dma-buf to a real DRM importer (vgem). Structs are built with DataView in the layouts of
+// <drm/drm.h>, <drm/drm_mode.h> and <drm/vgem_drm.h> (include/uapi/drm/ in the kernel tree; every one
+// is made of fixed-size fields, the same on all 64-bit ABIs); request numbers are computed with the
+// _IOC encoding of <asm-generic/ioctl.h>. Failures are system errors named after the request, e.g.
+// `EINVAL: invalid argument, ioctl(DRM_IOCTL_MODE_MAP_DUMB)`.
+import { readdirSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { isSystemError, systemError } from './errors.js';
+import { constants, ioctl } from './syscalls.js';
+
+/* ---------------- request numbers ---------------- */
+
+const IOC_WRITE = 1;
+const IOC_READ = 2;
+/** `_IOC(dir, 'd', nr, size)` (DRM_IOCTL_BASE is 'd'): nr bits 0–7, type 8–15, size 16–29, dir 30–31. */
+function ioc(dir: number, nr: number, size: number): number {
+  return ((dir << 30) | (size << 16) | (0x64 << 8) | nr) >>> 0;
+}
+const drmIow = (nr: number, size: number) => ioc(IOC_WRITE, nr, size);
+const drmIowr = (nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, nr, size);
+
+/** `struct drm_gem_close`: u32 handle, u32 pad. */
+export const DRM_GEM_CLOSE_SIZE = 8;
+/** `struct drm_get_cap`: u64 capability, u64 value. */
+export const DRM_GET_CAP_SIZE = 16;
+/** `struct drm_prime_handle`: u32 handle, u32 flags, s32 fd. */
+export const DRM_PRIME_HANDLE_SIZE = 12;
+/** `struct drm_mode_create_dumb`: u32 height width bpp flags handle pitch, u64 size. */
+export const DRM_MODE_CREATE_DUMB_SIZE = 32;
+/** `struct drm_mode_map_dumb`: u32 handle, u32 pad, u64 offset. */
+export const DRM_MODE_MAP_DUMB_SIZE = 16;
+/** `struct drm_mode_destroy_dumb`: u32 handle. */
+export const DRM_MODE_DESTROY_DUMB_SIZE = 4;
+/** `struct drm_vgem_fence_attach`: u32 handle, u32 flags, u32 out_fence, u32 pad. */
+export const DRM_VGEM_FENCE_ATTACH_SIZE = 16;
+/** `struct drm_vgem_fence_signal`: u32 fence, u32 flags. */
+export const DRM_VGEM_FENCE_SIGNAL_SIZE = 8;
+
+export const DRM_IOCTL_GEM_CLOSE = drmIow(0x09, DRM_GEM_CLOSE_SIZE);
+export const DRM_IOCTL_GET_CAP = drmIowr(0x0c, DRM_GET_CAP_SIZE);
+export const DRM_IOCTL_PRIME_HANDLE_TO_FD = drmIowr(0x2d, DRM_PRIME_HANDLE_SIZE);
+export const DRM_IOCTL_PRIME_FD_TO_HANDLE = drmIowr(0x2e, DRM_PRIME_HANDLE_SIZE);
+export const DRM_IOCTL_MODE_CREATE_DUMB = drmIowr(0xb2, DRM_MODE_CREATE_DUMB_SIZE);
+export const DRM_IOCTL_MODE_MAP_DUMB = drmIowr(0xb3, DRM_MODE_MAP_DUMB_SIZE);
+export const DRM_IOCTL_MODE_DESTROY_DUMB = drmIowr(0xb4, DRM_MODE_DESTROY_DUMB_SIZE);
+/** DRM_COMMAND_BASE (0x40) + DRM_VGEM_FENCE_ATTACH (1). */
+export const DRM_IOCTL_VGEM_FENCE_ATTACH = drmIowr(0x41, DRM_VGEM_FENCE_ATTACH_SIZE);
+/** DRM_COMMAND_BASE (0x40) + DRM_VGEM_FENCE_SIGNAL (2). */
+export const DRM_IOCTL_VGEM_FENCE_SIGNAL = drmIow(0x42, DRM_VGEM_FENCE_SIGNAL_SIZE);
+
+export const DRM_CAP_DUMB_BUFFER = 0x1;
+export const DRM_CAP_PRIME = 0x5;
+export const DRM_PRIME_CAP_IMPORT = 0x1;
+export const DRM_PRIME_CAP_EXPORT = 0x2;
+/** vgem fence flag: the fence stands for a write (DMA_RESV_USAGE_WRITE); without it, a read. */
+export const VGEM_FENCE_WRITE = 0x1;
+
+/* ---------------- calls ---------------- */
+
+/** The ioctl, its system error renamed after the request (`ioctl(DRM_IOCTL_GEM_CLOSE)`). */
+function call(fd: number, name: string, request: number, arg: Uint8Array): number {
+  try {
+    return ioctl(fd, request, arg);
+  } catch (err) {
+    if (isSystemError(err)) throw systemError(`ioctl(${name})`, err.errno, { fd });
+    throw err;
+  }
+}
+
+function struct(size: number): [Uint8Array, DataView] {
+  const b = new Uint8Array(size);
+  return [b, new DataView(b.buffer)];
+}
+
+/**
+ * The `/dev/dri/cardN` node whose device is bound to `driver` (e.g. `'vgem'`), from
+ * `/sys/class/drm/cardN/device/driver`; undefined when there is none.
+ */
+export function drmCardForDriver(driver: string, sysDir = '/sys/class/drm'): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(sysDir).filter((n) => /^card\d+$/.test(n)).sort();
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    try {
+      if (basename(readlinkSync(`${sysDir}/${n}/device/driver`)) === driver) return `/dev/dri/${n}`;
+    } catch {
+      // no driver link: not ours
+    }
+  }
+  return undefined;
+}
+
+/** DRM_IOCTL_GET_CAP (e.g. `DRM_CAP_PRIME` → `DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT`). */
+export function drmGetCap(cardFd: number, capability: number): bigint {
+  const [b, v] = struct(DRM_GET_CAP_SIZE);
+  v.setBigUint64(0, BigInt(capability), true);
+  call(cardFd, 'DRM_IOCTL_GET_CAP', DRM_IOCTL_GET_CAP, b);
+  return v.getBigUint64(8, true);
+}
+
+/**
+ * DRM_IOCTL_PRIME_FD_TO_HANDLE: imports a dma-buf into the DRM device (the driver attaches to it and
+ * maps it for its device) and returns a GEM handle. Importing the same dma-buf again on the same DRM
+ * file returns the same handle. Release it with {@link drmGemClose}.
+ */
+export function drmPrimeFdToHandle(cardFd: number, dmabufFd: number): number {
+  const [b, v] = struct(DRM_PRIME_HANDLE_SIZE);
+  v.setInt32(8, dmabufFd, true);
+  call(cardFd, 'DRM_IOCTL_PRIME_FD_TO_HANDLE', DRM_IOCTL_PRIME_FD_TO_HANDLE, b);
+  return v.getUint32(0, true);
+}
+
+/**
+ * DRM_IOCTL_PRIME_HANDLE_TO_FD: a dma-buf fd for a GEM handle (`DRM_CLOEXEC | DRM_RDWR`). For an
+ * imported object this is a new fd for the very dma-buf that was imported.
+ */
+export function drmPrimeHandleToFd(cardFd: number, handle: number): number {
+  const [b, v] = struct(DRM_PRIME_HANDLE_SIZE);
+  v.setUint32(0, handle, true);
+  v.setUint32(4, (constants.O_CLOEXEC | constants.O_RDWR) >>> 0, true);
+  v.setInt32(8, -1, true);
+  call(cardFd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', DRM_IOCTL_PRIME_HANDLE_TO_FD, b);
+  return v.getInt32(8, true);
+}
+
+/** DRM_IOCTL_GEM_CLOSE: drops the handle (for an import: the driver's reference to the dma-buf). */
+export function drmGemClose(cardFd: number, handle: number): void {
+  const [b, v] = struct(DRM_GEM_CLOSE_SIZE);
+  v.setUint32(0, handle, true);
+  call(cardFd, 'DRM_IOCTL_GEM_CLOSE', DRM_IOCTL_GEM_CLOSE, b);
+}
+
+/** A dumb buffer made by {@link drmModeCreateDumb}. */
+export interface DrmDumbBuffer {
+  handle: number;
+  pitch: number;
+  size: number;
+}
+
+/** DRM_IOCTL_MODE_CREATE_DUMB: a buffer of the driver's own memory. */
+export function drmModeCreateDumb(cardFd: number, shape: { width: number; height: number; bpp: number }): DrmDumbBuffer {
+  const [b, v] = struct(DRM_MODE_CREATE_DUMB_SIZE);
+  v.setUint32(0, shape.height, true);
+  v.setUint32(4, shape.width, true);
+  v.setUint32(8, shape.bpp, true);
+  call(cardFd, 'DRM_IOCTL_MODE_CREATE_DUMB', DRM_IOCTL_MODE_CREATE_DUMB, b);
+  return { handle: v.getUint32(16, true), pitch: v.getUint32(20, true), size: Number(v.getBigUint64(24, true)) };
+}
+
+/**
+ * DRM_IOCTL_MODE_MAP_DUMB: the fake offset at which `mmap` of the card fd maps the object. Drivers
+ * using the default `drm_gem_dumb_map_offset` (vgem, through the shmem helpers) refuse imported
+ * objects with EINVAL.
+ */
+export function drmModeMapDumb(cardFd: number, handle: number): number {
+  const [b, v] = struct(DRM_MODE_MAP_DUMB_SIZE);
+  v.setUint32(0, handle, true);
+  call(cardFd, 'DRM_IOCTL_MODE_MAP_DUMB', DRM_IOCTL_MODE_MAP_DUMB, b);
+  return Number(v.getBigUint64(8, true));
+}
+
+/** DRM_IOCTL_MODE_DESTROY_DUMB. */
+export function drmModeDestroyDumb(cardFd: number, handle: number): void {
+  const [b, v] = struct(DRM_MODE_DESTROY_DUMB_SIZE);
+  v.setUint32(0, handle, true);
+  call(cardFd, 'DRM_IOCTL_MODE_DESTROY_DUMB', DRM_IOCTL_MODE_DESTROY_DUMB, b);
+}
+
+/**
+ * DRM_IOCTL_VGEM_FENCE_ATTACH: vgem adds an unsignalled fence to the object's reservation object
+ * (for an import: the dma-buf's own), standing for a device write (`write: true`) or read. A CPU
+ * access bracket (`DMA_BUF_IOCTL_SYNC` start) waits for it. vgem signals it itself after 10 s.
+ *
+ * @returns the fence id for {@link vgemFenceSignal}
+ * @throws system error EBUSY when a conflicting fence is unsignalled, ENOENT for an unknown handle
+ */
+export function vgemFenceAttach(cardFd: number, handle: number, options: { write?: boolean } = {}): number {
+  const [b, v] = struct(DRM_VGEM_FENCE_ATTACH_SIZE);
+  v.setUint32(0, handle, true);
+  v.setUint32(4, options.write ? VGEM_FENCE_WRITE : 0, true);
+  call(cardFd, 'DRM_IOCTL_VGEM_FENCE_ATTACH', DRM_IOCTL_VGEM_FENCE_ATTACH, b);
+  return v.getUint32(8, true);
+}
+
+/**
+ * DRM_IOCTL_VGEM_FENCE_SIGNAL: signals a fence made on the same card fd.
+ *
+ * @throws system error ETIMEDOUT when vgem had already signalled it (10 s passed), ENOENT when unknown
+ */
+export function vgemFenceSignal(cardFd: number, fence: number): void {
+  const [b, v] = struct(DRM_VGEM_FENCE_SIGNAL_SIZE);
+  v.setUint32(0, fence, true);
+  call(cardFd, 'DRM_IOCTL_VGEM_FENCE_SIGNAL', DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
+}

@@ -1,0 +1,310 @@
+// V4L2 video capture into dma-bufs (V4L2_MEMORY_DMABUF): the few ioctls a test needs to let a real
+// device (vivid) write a frame into a dma-buf. Structs are built with DataView in the x86_64 layouts of
+// <linux/videodev2.h> (sizes checked against the header with offsetof/sizeof); request numbers are
+// computed with the _IOC encoding of <asm-generic/ioctl.h>. Failures are system errors named after the
+// request, e.g. `EFAULT: bad address, ioctl(VIDIOC_QBUF)`.
+import { isSystemError, systemError } from './errors.js';
+import { closeFd, constants, ioctl, openDevice } from './syscalls.js';
+
+/* ---------------- request numbers ---------------- */
+
+const IOC_WRITE = 1;
+const IOC_READ = 2;
+/** `_IOC(dir, type, nr, size)`: nr bits 0–7, type 8–15, size 16–29, dir 30–31. */
+function ioc(dir: number, type: string, nr: number, size: number): number {
+  return ((dir << 30) | (size << 16) | (type.charCodeAt(0) << 8) | nr) >>> 0;
+}
+const ior = (type: string, nr: number, size: number) => ioc(IOC_READ, type, nr, size);
+const iow = (type: string, nr: number, size: number) => ioc(IOC_WRITE, type, nr, size);
+const iowr = (type: string, nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, type, nr, size);
+
+/** `struct v4l2_capability`: driver[16] card[32] bus_info[32] version capabilities device_caps reserved[3]. */
+export const V4L2_CAPABILITY_SIZE = 104;
+/** `struct v4l2_format`: u32 type, then (8-aligned: v4l2_window holds pointers) a 200-byte union. */
+export const V4L2_FORMAT_SIZE = 208;
+/** `struct v4l2_requestbuffers`: count type memory capabilities, u8 flags, u8 reserved[3]. */
+export const V4L2_REQUESTBUFFERS_SIZE = 20;
+/** `struct v4l2_buffer` on 64-bit: timeval timestamp at 24, union m at 64 (8 bytes), padded to 88. */
+export const V4L2_BUFFER_SIZE = 88;
+/** `struct v4l2_control`: u32 id, s32 value. */
+export const V4L2_CONTROL_SIZE = 8;
+
+export const VIDIOC_QUERYCAP = ior('V', 0, V4L2_CAPABILITY_SIZE);
+export const VIDIOC_G_FMT = iowr('V', 4, V4L2_FORMAT_SIZE);
+export const VIDIOC_S_FMT = iowr('V', 5, V4L2_FORMAT_SIZE);
+export const VIDIOC_REQBUFS = iowr('V', 8, V4L2_REQUESTBUFFERS_SIZE);
+export const VIDIOC_QBUF = iowr('V', 15, V4L2_BUFFER_SIZE);
+export const VIDIOC_DQBUF = iowr('V', 17, V4L2_BUFFER_SIZE);
+/** Argument: `int` buffer type. */
+export const VIDIOC_STREAMON = iow('V', 18, 4);
+export const VIDIOC_STREAMOFF = iow('V', 19, 4);
+export const VIDIOC_G_CTRL = iowr('V', 27, V4L2_CONTROL_SIZE);
+export const VIDIOC_S_CTRL = iowr('V', 28, V4L2_CONTROL_SIZE);
+
+/* ---------------- constants ---------------- */
+
+export const V4L2_BUF_TYPE_VIDEO_CAPTURE = 1;
+export const V4L2_MEMORY_MMAP = 1;
+export const V4L2_MEMORY_USERPTR = 2;
+export const V4L2_MEMORY_DMABUF = 4;
+export const V4L2_FIELD_ANY = 0;
+export const V4L2_FIELD_NONE = 1;
+export const V4L2_CAP_VIDEO_CAPTURE = 0x00000001;
+export const V4L2_CAP_STREAMING = 0x04000000;
+export const V4L2_CAP_DEVICE_CAPS = 0x80000000;
+/** `v4l2_requestbuffers.capabilities` bit: the queue takes dma-bufs. */
+export const V4L2_BUF_CAP_SUPPORTS_DMABUF = 0x00000004;
+export const V4L2_BUF_FLAG_MAPPED = 0x00000001;
+export const V4L2_BUF_FLAG_QUEUED = 0x00000002;
+export const V4L2_BUF_FLAG_DONE = 0x00000004;
+export const V4L2_BUF_FLAG_ERROR = 0x00000040;
+
+/** A fourcc code as V4L2 packs it (first character in the low byte). */
+export function v4l2Fourcc(code: string): number {
+  if (code.length !== 4) throw new RangeError(`a fourcc has 4 characters, got ${JSON.stringify(code)}`);
+  return (code.charCodeAt(0) | (code.charCodeAt(1) << 8) | (code.charCodeAt(2) << 16) | (code.charCodeAt(3) << 24)) >>> 0;
+}
+export const V4L2_PIX_FMT_YUYV = v4l2Fourcc('YUYV');
+
+/** vivid's private controls (drivers/media/test-drivers/vivid/vivid-ctrls.c: VIVID_CID_VIVID_BASE = 0x00f0f000). */
+export const VIVID_CID_TEST_PATTERN = 0x00f0f000;
+/** Menu: 0 all text, 1 counters only, 2 none (vivid_fillbuff draws no text when 2). */
+export const VIVID_CID_OSD_TEXT_MODE = 0x00f0f001;
+export const VIVID_OSD_TEXT_NONE = 2;
+
+/* ---------------- calls ---------------- */
+
+/** The ioctl, its system error renamed after the request (`ioctl(VIDIOC_QBUF)`). */
+function call(fd: number, name: string, request: number, arg: Uint8Array): number {
+  try {
+    return ioctl(fd, request, arg);
+  } catch (err) {
+    if (isSystemError(err)) throw systemError(`ioctl(${name})`, err.errno, { fd });
+    throw err;
+  }
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
+}
+
+/** Opens a V4L2 device node read-write (blocking, close-on-exec); close it with `closeFd`. */
+export function v4l2Open(path: string): number {
+  return openDevice(path, constants.O_RDWR);
+}
+
+export interface V4l2Capability {
+  driver: string;
+  card: string;
+  busInfo: string;
+  version: number;
+  capabilities: number;
+  /** The capabilities of this node (valid when `capabilities` has V4L2_CAP_DEVICE_CAPS). */
+  deviceCaps: number;
+}
+
+/** VIDIOC_QUERYCAP. */
+export function v4l2QueryCap(fd: number): V4l2Capability {
+  const b = new Uint8Array(V4L2_CAPABILITY_SIZE);
+  call(fd, 'VIDIOC_QUERYCAP', VIDIOC_QUERYCAP, b);
+  const v = new DataView(b.buffer);
+  return {
+    driver: cString(b.subarray(0, 16)),
+    card: cString(b.subarray(16, 48)),
+    busInfo: cString(b.subarray(48, 80)),
+    version: v.getUint32(80, true),
+    capabilities: v.getUint32(84, true),
+    deviceCaps: v.getUint32(88, true),
+  };
+}
+
+/** `struct v4l2_pix_format` (single-planar), as the driver adjusted it. */
+export interface V4l2PixFormat {
+  width: number;
+  height: number;
+  pixelformat: number;
+  field: number;
+  bytesperline: number;
+  sizeimage: number;
+  colorspace: number;
+}
+
+function readPix(v: DataView): V4l2PixFormat {
+  const o = 8; // the union inside struct v4l2_format
+  return {
+    width: v.getUint32(o + 0, true),
+    height: v.getUint32(o + 4, true),
+    pixelformat: v.getUint32(o + 8, true),
+    field: v.getUint32(o + 12, true),
+    bytesperline: v.getUint32(o + 16, true),
+    sizeimage: v.getUint32(o + 20, true),
+    colorspace: v.getUint32(o + 24, true),
+  };
+}
+
+/**
+ * VIDIOC_S_FMT for a single-planar capture queue.
+ *
+ * @returns the format the driver chose (it may adjust what was asked)
+ */
+export function v4l2SetFormat(fd: number, format: { width: number; height: number; pixelformat: number; field?: number }): V4l2PixFormat {
+  const b = new Uint8Array(V4L2_FORMAT_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(8 + 0, format.width, true);
+  v.setUint32(8 + 4, format.height, true);
+  v.setUint32(8 + 8, format.pixelformat, true);
+  v.setUint32(8 + 12, format.field ?? V4L2_FIELD_NONE, true);
+  call(fd, 'VIDIOC_S_FMT', VIDIOC_S_FMT, b);
+  return readPix(v);
+}
+
+/** VIDIOC_G_FMT of the single-planar capture queue. */
+export function v4l2GetFormat(fd: number): V4l2PixFormat {
+  const b = new Uint8Array(V4L2_FORMAT_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  call(fd, 'VIDIOC_G_FMT', VIDIOC_G_FMT, b);
+  return readPix(v);
+}
+
+/**
+ * VIDIOC_REQBUFS on the capture queue. `count: 0` frees the queue's buffers (and drops its dma-buf
+ * attachments).
+ *
+ * @returns the number of buffers granted and the queue's `V4L2_BUF_CAP_*` capabilities
+ */
+export function v4l2RequestBuffers(fd: number, count: number, memory: number = V4L2_MEMORY_DMABUF): { count: number; capabilities: number } {
+  const b = new Uint8Array(V4L2_REQUESTBUFFERS_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, count, true);
+  v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(8, memory, true);
+  call(fd, 'VIDIOC_REQBUFS', VIDIOC_REQBUFS, b);
+  return { count: v.getUint32(0, true), capabilities: v.getUint32(12, true) };
+}
+
+/**
+ * VIDIOC_QBUF of a dma-buf on the capture queue.
+ *
+ * @param buffer.fd - the dma-buf (the queue imports it here; refusals such as EFAULT show here)
+ * @param buffer.length - bytes of the dma-buf the device may use; 0 means the whole dma-buf
+ */
+export function v4l2QueueDmabuf(fd: number, buffer: { index: number; fd: number; length?: number }): void {
+  const b = new Uint8Array(V4L2_BUFFER_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, buffer.index, true);
+  v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(60, V4L2_MEMORY_DMABUF, true);
+  v.setInt32(64, buffer.fd, true); // m.fd
+  v.setUint32(72, buffer.length ?? 0, true);
+  call(fd, 'VIDIOC_QBUF', VIDIOC_QBUF, b);
+}
+
+/** A buffer as VIDIOC_DQBUF returns it. */
+export interface V4l2DequeuedBuffer {
+  index: number;
+  /** Bytes of data the device wrote. */
+  bytesused: number;
+  /** `V4L2_BUF_FLAG_*`; `V4L2_BUF_FLAG_ERROR` marks a frame the device reports as bad. */
+  flags: number;
+  field: number;
+  sequence: number;
+  /** `m.fd`: the dma-buf fd that was queued. */
+  fd: number;
+  length: number;
+}
+
+/** VIDIOC_DQBUF on the capture queue; blocks until a buffer is done (the device is opened blocking). */
+export function v4l2Dequeue(fd: number, memory: number = V4L2_MEMORY_DMABUF): V4l2DequeuedBuffer {
+  const b = new Uint8Array(V4L2_BUFFER_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(60, memory, true);
+  call(fd, 'VIDIOC_DQBUF', VIDIOC_DQBUF, b);
+  return {
+    index: v.getUint32(0, true),
+    bytesused: v.getUint32(8, true),
+    flags: v.getUint32(12, true),
+    field: v.getUint32(16, true),
+    sequence: v.getUint32(56, true),
+    fd: v.getInt32(64, true),
+    length: v.getUint32(72, true),
+  };
+}
+
+function typeArg(): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  return b;
+}
+
+/** VIDIOC_STREAMON on the capture queue. */
+export function v4l2StreamOn(fd: number): void {
+  call(fd, 'VIDIOC_STREAMON', VIDIOC_STREAMON, typeArg());
+}
+
+/** VIDIOC_STREAMOFF on the capture queue (returns every queued buffer to userspace, undone). */
+export function v4l2StreamOff(fd: number): void {
+  call(fd, 'VIDIOC_STREAMOFF', VIDIOC_STREAMOFF, typeArg());
+}
+
+/** VIDIOC_S_CTRL; returns the value the driver stored. */
+export function v4l2SetControl(fd: number, id: number, value: number): number {
+  const b = new Uint8Array(V4L2_CONTROL_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, id, true);
+  v.setInt32(4, value, true);
+  call(fd, 'VIDIOC_S_CTRL', VIDIOC_S_CTRL, b);
+  return v.getInt32(4, true);
+}
+
+/** VIDIOC_G_CTRL. */
+export function v4l2GetControl(fd: number, id: number): number {
+  const b = new Uint8Array(V4L2_CONTROL_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, id, true);
+  call(fd, 'VIDIOC_G_CTRL', VIDIOC_G_CTRL, b);
+  return v.getInt32(4, true);
+}
+
+/** What {@link v4l2CaptureDmabuf} reports. */
+export interface V4l2Capture {
+  format: V4l2PixFormat;
+  buffer: V4l2DequeuedBuffer;
+}
+
+/**
+ * Captures one frame into a dma-buf, from scratch: open the node, set the format, set controls,
+ * REQBUFS(1, DMABUF), QBUF the dma-buf, STREAMON, DQBUF, STREAMOFF, REQBUFS(0), close. When it
+ * returns or throws, the device holds no reference to the dma-buf any more.
+ *
+ * @param options.length - bytes of the dma-buf offered to the device (QBUF `length`; 0 = all of it)
+ * @param options.controls - `[id, value]` pairs set with VIDIOC_S_CTRL before streaming
+ */
+export function v4l2CaptureDmabuf(
+  path: string,
+  dmabufFd: number,
+  options: { width: number; height: number; pixelformat: number; length?: number; controls?: readonly (readonly [number, number])[] },
+): V4l2Capture {
+  const fd = v4l2Open(path);
+  try {
+    const format = v4l2SetFormat(fd, options);
+    for (const [id, value] of options.controls ?? []) v4l2SetControl(fd, id, value);
+    v4l2RequestBuffers(fd, 1);
+    try {
+      v4l2QueueDmabuf(fd, { index: 0, fd: dmabufFd, length: options.length ?? 0 });
+      v4l2StreamOn(fd);
+      try {
+        return { format, buffer: v4l2Dequeue(fd) };
+      } finally {
+        v4l2StreamOff(fd);
+      }
+    } finally {
+      v4l2RequestBuffers(fd, 0);
+    }
+  } finally {
+    closeFd(fd);
+  }
+}
