@@ -74,8 +74,10 @@ function struct(size: number): [Uint8Array, DataView] {
 }
 
 /**
- * The `/dev/dri/cardN` node whose device is bound to `driver` (e.g. `'vgem'`), from
- * `/sys/class/drm/cardN/device/driver`; undefined when there is none.
+ * The `/dev/dri/cardN` node of a driver (e.g. `'vgem'`): the card whose device is bound to a driver of
+ * that name (`/sys/class/drm/cardN/device/driver`) or, for drivers that register a bare platform device
+ * without binding a driver to it (vgem), whose device has that name (`/sys/class/drm/cardN/device`).
+ * Undefined when there is none.
  */
 export function drmCardForDriver(driver: string, sysDir = '/sys/class/drm'): string | undefined {
   let names: string[];
@@ -84,12 +86,16 @@ export function drmCardForDriver(driver: string, sysDir = '/sys/class/drm'): str
   } catch {
     return undefined;
   }
-  for (const n of names) {
+  const link = (path: string): string | undefined => {
     try {
-      if (basename(readlinkSync(`${sysDir}/${n}/device/driver`)) === driver) return `/dev/dri/${n}`;
+      return basename(readlinkSync(path));
     } catch {
-      // no driver link: not ours
+      return undefined;
     }
+  };
+  for (const n of names) {
+    const bound = link(`${sysDir}/${n}/device/driver`);
+    if (bound === driver || (bound === undefined && link(`${sysDir}/${n}/device`) === driver)) return `/dev/dri/${n}`;
   }
   return undefined;
 }
