@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 /** The Debian meta-package whose dependency is the real kernel image (6.12 has dma-buf heaps and udmabuf). */
@@ -81,7 +83,8 @@ export function ensureStockKernel(): Kernel {
     release,
     image: join(root, 'boot', `vmlinuz-${release}`),
     modulesRoot: root,
-    initramfs: join(base, 'initramfs.cpio.gz'),
+    // Named by what goes into it, so a changed /init never meets an old cached image.
+    initramfs: join(base, `initramfs-${createHash('sha256').update(INIT).update(NINEP_MODULES.join()).digest('hex').slice(0, 12)}.cpio.gz`),
   };
   if (!existsSync(kernel.initramfs)) buildInitramfs(kernel);
   return kernel;
@@ -112,9 +115,9 @@ mkdir -p /mnt/dev/pts /mnt/dev/shm; mount -t devpts devpts /mnt/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /mnt/tmp
 mount -t tmpfs -o mode=755 tmpfs /mnt/run
 mount -t tmpfs -o mode=1777 tmpfs /mnt/dev/shm 2>/dev/null
-while read tag path; do
+while read tag mode path; do
   mkdir -p "/mnt$path" 2>/dev/null
-  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose "$tag" "/mnt$path" || echo "dmaheap-vm: cannot mount $path"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,$mode "$tag" "/mnt$path" || echo "dmaheap-vm: cannot mount $path"
 done < /shares
 chroot /mnt /bin/sh "$job/job.sh"
 echo $? > "/mnt$job/exit"
@@ -124,7 +127,8 @@ poweroff -f
 
 function buildInitramfs(kernel: Kernel): void {
   log('building initramfs');
-  const dir = join(cacheDir(), 'initramfs.tmp');
+  // Built aside and renamed into place: several runs may start at once.
+  const dir = join(cacheDir(), `initramfs.tmp.${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['bin', 'proc', 'sys', 'dev', 'mnt', 'lib/mod']) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync('/bin/busybox', join(dir, 'bin', 'busybox'));
@@ -138,6 +142,7 @@ function buildInitramfs(kernel: Kernel): void {
   writeFileSync(join(dir, 'init'), INIT, { mode: 0o755 });
   const files = execFileSync('find', ['.', '-mindepth', '1'], { cwd: dir, encoding: 'utf8' });
   const cpio = execFileSync('cpio', ['-o', '-H', 'newc', '--quiet', '--owner=0:0'], { cwd: dir, input: files, maxBuffer: 256 << 20 });
-  writeFileSync(kernel.initramfs, gzipSync(cpio));
+  writeFileSync(`${kernel.initramfs}.${process.pid}`, gzipSync(cpio));
+  renameSync(`${kernel.initramfs}.${process.pid}`, kernel.initramfs);
   rmSync(dir, { recursive: true, force: true });
 }

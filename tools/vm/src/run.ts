@@ -57,6 +57,11 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+interface Share {
+  path: string;
+  writable: boolean;
+}
+
 const KERNEL_LINE = /^\[\s*\d+\.\d+\]/;
 
 function kvmUsable(): boolean {
@@ -98,7 +103,7 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string): string {
   return lines.join('\n') + '\n';
 }
 
-function qemuArgs(opts: RunOptions, kernel: Kernel, jobDir: string, shares: string[], accel: 'kvm' | 'tcg'): string[] {
+function qemuArgs(opts: RunOptions, kernel: Kernel, jobDir: string, shares: Share[], accel: 'kvm' | 'tcg'): string[] {
   const args = [
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
     '-m', opts.memory ?? '2G',
@@ -110,9 +115,10 @@ function qemuArgs(opts: RunOptions, kernel: Kernel, jobDir: string, shares: stri
     '-fsdev', 'local,id=host,path=/,security_model=none,readonly=on,multidevs=remap',
     '-device', 'virtio-9p-pci,fsdev=host,mount_tag=host',
   ];
-  shares.forEach((path, i) => {
-    args.push('-fsdev', `local,id=rw${i},path=${path},security_model=none,multidevs=remap`);
-    args.push('-device', `virtio-9p-pci,fsdev=rw${i},mount_tag=rw${i}`);
+  shares.forEach((share, i) => {
+    const ro = share.writable ? '' : ',readonly=on';
+    args.push('-fsdev', `local,id=s${i},path=${share.path},security_model=none,multidevs=remap${ro}`);
+    args.push('-device', `virtio-9p-pci,fsdev=s${i},mount_tag=s${i}`);
   });
   return args;
 }
@@ -126,8 +132,14 @@ export async function runInVm(opts: RunOptions): Promise<RunResult> {
   const jobDir = join(cacheDir(), 'jobs', `${process.pid}-${Date.now()}-${jobCounter++}`);
   rmSync(jobDir, { recursive: true, force: true });
   mkdirSync(jobDir, { recursive: true });
-  const shares = [jobDir, ...(opts.writable ?? [cwd]).map((p) => resolve(p))];
-  writeFileSync(join(jobDir, 'shares'), shares.map((p, i) => `rw${i} ${p}\n`).join(''));
+  // Writable shares, then the kernel's modules read-only: the host's root is shared too, but a path under /tmp
+  // would be hidden by the guest's own tmpfs.
+  const shares: Share[] = [
+    { path: jobDir, writable: true },
+    ...(opts.writable ?? [cwd]).map((p) => ({ path: resolve(p), writable: true })),
+    { path: kernel.modulesRoot, writable: false },
+  ];
+  writeFileSync(join(jobDir, 'shares'), shares.map((s, i) => `s${i} ${s.writable ? 'rw' : 'ro'} ${s.path}\n`).join(''));
   writeFileSync(join(jobDir, 'job.sh'), jobScript(opts, kernel, cwd));
 
   const want = opts.accel ?? (process.env.DMAHEAP_VM_ACCEL as RunOptions['accel']) ?? 'auto';
@@ -140,7 +152,7 @@ export async function runInVm(opts: RunOptions): Promise<RunResult> {
   return boot(opts, kernel, jobDir, shares, 'tcg');
 }
 
-function boot(opts: RunOptions, kernel: Kernel, jobDir: string, shares: string[], accel: 'kvm' | 'tcg'): Promise<RunResult> {
+function boot(opts: RunOptions, kernel: Kernel, jobDir: string, shares: Share[], accel: 'kvm' | 'tcg'): Promise<RunResult> {
   const started = Date.now();
   rmSync(join(jobDir, 'exit'), { force: true });
   const consoleLog = createWriteStream(join(jobDir, 'console.log'));
