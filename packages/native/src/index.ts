@@ -1,6 +1,7 @@
 // @dmaheap/native: the real system calls (validated in TypeScript, done in a small N-API addon) and the
 // kernel's own dma-buf heaps. Importing it registers the kernel heaps with @dmaheap/core's registry.
 export * from './syscalls.js';
+export { unchecked } from './unchecked.js';
 export { invalidArgument, isSystemError, systemError, type ArgumentError, type SystemError } from './errors.js';
 export {
   CMA_HEAP_NAMES,

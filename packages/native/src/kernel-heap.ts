@@ -21,13 +21,13 @@ import {
   closeFd,
   constants,
   dupFd,
-  heapAlloc,
   listDmaHeaps,
   mmapFd,
   munmap,
   openDevice,
   PAGE_SIZE,
 } from './syscalls.js';
+import { unchecked } from './unchecked.js';
 
 export const DMA_HEAP_DIR = '/dev/dma_heap';
 
@@ -111,11 +111,11 @@ class KernelHeap extends AbstractHeap {
         );
       }
     }
-    const fd = heapAlloc(this.#fd, size, { fdFlags: constants.O_RDWR });
+    const fd = unchecked.heapAlloc(this.#fd, size, constants.O_RDWR | constants.O_CLOEXEC);
     try {
       if (options.name) bufSetName(fd, options.name);
     } catch (err) {
-      closeFd(fd);
+      unchecked.close(fd);
       throw err;
     }
     return this.buffer({
@@ -123,7 +123,7 @@ class KernelHeap extends AbstractHeap {
       size: Math.ceil(size / PAGE_SIZE) * PAGE_SIZE,
       ops: dmaBufOps,
       name: options.name,
-      release: () => closeFd(fd),
+      release: () => unchecked.close(fd),
     });
   }
 

@@ -1,1 +1,1 @@
-export { DEFAULT_ORDERS, sgTable, systemHeap, systemHeapProvider, type Chunk, type SystemHeap, type SystemHeapOptions } from './system-heap.js';
+export { DEFAULT_ORDERS, sgTriples, systemHeap, systemHeapProvider, type Chunk, type SystemHeap, type SystemHeapOptions } from './system-heap.js';

@@ -15,9 +15,8 @@ import {
   type HeapCapabilities,
   type HeapProvider,
   type ReleaseState,
-  type SgSegment,
 } from '@dmaheap/core';
-import { closeFd, constants, dmaBufOps, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, udmabufCreateList } from '@dmaheap/native';
+import { closeFd, constants, dmaBufOps, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, unchecked } from '@dmaheap/native';
 import { PagePool, type PagePoolOptions } from '@dmaheap/pagepool';
 import { Arena } from './arena.js';
 
@@ -111,14 +110,14 @@ class SystemHeap extends AbstractHeap {
     let fd: number;
     try {
       if (this.#zeroOnAlloc) for (const c of chunks) if (c.dirty) this.#zero(c);
-      const sgt = sgTable(chunks, (c) => this.#bytes(c.order));
-      if (sgt.length > this.#listLimit) {
+      const sgt = sgTriples(chunks, PAGE_SIZE);
+      if (sgt.length / 3 > this.#listLimit) {
         throw new LimitExceededError(
-          `${len} bytes need ${sgt.length} memfd ranges, more than udmabuf's list_limit of ${this.#listLimit}`,
+          `${len} bytes need ${sgt.length / 3} memfd ranges, more than udmabuf's list_limit of ${this.#listLimit}`,
           { heap: this.name },
         );
       }
-      fd = udmabufCreateList(this.#dev, sgt.map((s) => ({ memfd: s.fd, offset: s.offset, size: s.length })));
+      fd = unchecked.udmabufCreateList(this.#dev, constants.UDMABUF_FLAGS_CLOEXEC, sgt);
     } catch (err) {
       this.#putChunks(chunks, false);
       throw err;
@@ -190,7 +189,7 @@ class SystemHeap extends AbstractHeap {
       this.#armDeferred();
       return;
     }
-    closeFd(fd);
+    unchecked.close(fd);
     this.#putChunks(chunks, dirty);
   }
 
@@ -266,16 +265,24 @@ class SystemHeap extends AbstractHeap {
   }
 }
 
-/** The scatter-gather table of a set of chunks: sorted by arena and offset, adjacent chunks merged. */
-export function sgTable<C extends { arena: { id: number; fd: number }; offset: number }>(chunks: readonly C[], bytes: (c: C) => number): SgSegment[] {
-  const sorted = [...chunks].sort((a, b) => a.arena.id - b.arena.id || a.offset - b.offset);
-  const out: SgSegment[] = [];
-  for (const c of sorted) {
-    const last = out[out.length - 1];
-    if (last && last.fd === c.arena.fd && last.offset + last.length === c.offset) last.length += bytes(c);
-    else out.push({ fd: c.arena.fd, offset: c.offset, length: bytes(c) });
+/**
+ * The scatter-gather table of a buffer as `[memfd, offset, length]` triples: chunks sorted by arena and offset
+ * (in place), adjacent ones merged. A LIFO pool hands chunks back in reverse order; sorting lets them merge.
+ */
+export function sgTriples(chunks: Chunk[], pageSize: number): Float64Array {
+  if (chunks.length === 1) {
+    const c = chunks[0]!;
+    return Float64Array.of(c.arena.fd, c.offset, pageSize * 2 ** c.order);
   }
-  return out;
+  chunks.sort((a, b) => a.arena.id - b.arena.id || a.offset - b.offset);
+  const out: number[] = [];
+  for (const c of chunks) {
+    const bytes = pageSize * 2 ** c.order;
+    const n = out.length;
+    if (n > 0 && out[n - 3] === c.arena.fd && out[n - 2]! + out[n - 1]! === c.offset) out[n - 1]! += bytes;
+    else out.push(c.arena.fd, c.offset, bytes);
+  }
+  return Float64Array.from(out);
 }
 
 function heldElsewhere(fd: number): boolean {
