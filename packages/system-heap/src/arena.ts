@@ -29,8 +29,24 @@ export class Arena {
     return this.#next;
   }
 
-  /** A free, clean range of `bytes` (a power of two) aligned to `bytes`, or undefined when the arena is full. */
+  /**
+   * A free range of `bytes` (a power of two) aligned to `bytes`, its pages allocated and zero, or undefined when
+   * the arena is full. Allocating with fallocate costs about half of what udmabuf's pinning costs when it has to
+   * fault the pages in one by one (measured in the VM: 1 MiB in 6-7 ms against 10-17 ms under load).
+   */
   carve(bytes: number): number | undefined {
+    const offset = this.#take(bytes);
+    if (offset === undefined) return undefined;
+    try {
+      fallocate(this.fd, offset, bytes);
+    } catch (err) {
+      this.#giveSpare(offset, bytes); // ENOMEM/ENOSPC: the range stays free for later
+      throw err;
+    }
+    return offset;
+  }
+
+  #take(bytes: number): number | undefined {
     const spare = this.#spare.get(bytes)?.pop();
     if (spare !== undefined) return spare;
     const offset = Math.ceil(this.#next / bytes) * bytes;

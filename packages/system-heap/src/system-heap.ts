@@ -146,24 +146,28 @@ class SystemHeap extends AbstractHeap {
     const chunks: Chunk[] = [];
     let remaining = len;
     let i = 0;
-    while (remaining > 0) {
-      let chunk: Chunk | undefined;
-      for (; i < this.orders.length; i++) {
-        const order = this.orders[i]!;
-        if (this.#bytes(order) > remaining) continue;
-        chunk = this.#pool?.get(order) ?? this.#carve(order);
-        if (chunk) break;
+    try {
+      while (remaining > 0) {
+        let chunk: Chunk | undefined;
+        for (; i < this.orders.length; i++) {
+          const order = this.orders[i]!;
+          if (this.#bytes(order) > remaining) continue;
+          chunk = this.#pool?.get(order) ?? this.#carve(order);
+          if (chunk) break;
+        }
+        if (!chunk) {
+          throw new OutOfMemoryError(
+            `heap "${this.name}" cannot find ${remaining} more bytes: its arenas hold ${this.#maxBytes} bytes at most (maxBytes)`,
+            { heap: this.name },
+          );
+        }
+        chunks.push(chunk);
+        this.#handedOut.set(chunk.order, (this.#handedOut.get(chunk.order) ?? 0) + 1);
+        remaining -= this.#bytes(chunk.order);
       }
-      if (!chunk) {
-        this.#putChunks(chunks, false);
-        throw new OutOfMemoryError(
-          `heap "${this.name}" cannot find ${remaining} more bytes: its arenas hold ${this.#maxBytes} bytes at most (maxBytes)`,
-          { heap: this.name },
-        );
-      }
-      chunks.push(chunk);
-      this.#handedOut.set(chunk.order, (this.#handedOut.get(chunk.order) ?? 0) + 1);
-      remaining -= this.#bytes(chunk.order);
+    } catch (err) {
+      this.#putChunks(chunks, false); // a failed allocation gives back what it took
+      throw err;
     }
     return chunks;
   }
