@@ -25,7 +25,10 @@ export interface SystemHeapOptions {
   name?: string;
   /** Chunk orders to use, largest first (4 KiB pages: 8 = 1 MiB, 4 = 64 KiB, 0 = 4 KiB). Default `[8, 4, 0]`. */
   orders?: number[];
-  /** The page pool, or `false` to give every chunk back to the kernel on free (the seed's baseline). */
+  /**
+   * The page pool, or `false` to give every chunk back to the kernel on free (the seed's baseline). A
+   * `lowWatermark` (bytes per order) makes the heap refill the pool in the background, as Qualcomm's heap does.
+   */
   pool?: false | Omit<PagePoolOptions<Chunk>, 'orders' | 'release' | 'refill' | 'pageSize'>;
   /** Skip CPU-access syncs until the buffer may have been shared. Default true. */
   skipSync?: boolean;
@@ -99,6 +102,14 @@ class SystemHeap extends AbstractHeap {
         orders: this.orders,
         pageSize: PAGE_SIZE,
         release: (chunk) => chunk.arena.punch(chunk.offset, this.#bytes(chunk.order)),
+        // With a low watermark, idle turns of the event loop carve and fault in chunks ahead of need.
+        refill: (order) => {
+          try {
+            return this.#carve(order);
+          } catch {
+            return undefined; // out of memory now: the pool stays as it is
+          }
+        },
       });
     }
   }
