@@ -148,7 +148,15 @@ export function kernelHeap(name = 'system', options: KernelHeapOptions = {}): Ab
 export const kernelHeapProvider: HeapProvider = {
   id: '@dmaheap/native',
   priority: 0,
-  names: () => listDmaHeaps(DMA_HEAP_DIR).flatMap((n) => [n, `kernel:${n}`]),
+  names: () => {
+    let names: string[];
+    try {
+      names = listDmaHeaps(DMA_HEAP_DIR);
+    } catch {
+      return []; // an unreadable /dev/dma_heap must not break the registry for every other heap
+    }
+    return names.flatMap((n) => [n, `kernel:${n}`]);
+  },
   probe: (name) => {
     const path = `${DMA_HEAP_DIR}/${name.replace(/^kernel:/, '')}`;
     try {
