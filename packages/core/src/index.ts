@@ -26,4 +26,13 @@ export type {
   SgSegment,
   SgTable,
 } from './types.js';
-export { MAX_NAME_BYTES, validateAccessMode, validateAllocateOptions, validateName, validateSize } from './validate.js';
+export {
+  checks,
+  MAX_NAME_BYTES,
+  validateAccessMode,
+  validateAllocateOptions,
+  validateName,
+  validateOptions,
+  validateSize,
+  type OptionCheck,
+} from './validate.js';

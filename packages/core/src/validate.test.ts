@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DmaHeapError } from './errors.js';
-import { validateAccessMode, validateAllocateOptions, validateName, validateSize } from './validate.js';
+import { checks, validateAccessMode, validateAllocateOptions, validateName, validateOptions, validateSize } from './validate.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -42,5 +42,40 @@ describe('validate', () => {
     expect(codeOf(() => validateAllocateOptions({ flags: 1 }))).toBe('ERR_DMAHEAP_INVALID_ARGUMENT');
     expect(codeOf(() => validateAllocateOptions([]))).toBe('ERR_DMAHEAP_INVALID_ARGUMENT');
     expect(codeOf(() => validateAllocateOptions({ cpuAccess: 'rw' }))).toBe('ERR_DMAHEAP_INVALID_ARGUMENT');
+  });
+});
+
+describe('validateOptions', () => {
+  const spec = {
+    count: checks.positiveInteger,
+    mode: checks.oneOf('a', 'b'),
+    orders: checks.arrayOf(checks.integerIn(0, 10), { min: 1 }),
+    pool: checks.either(checks.oneOf(false), checks.object({ maxBytes: checks.positiveInteger })),
+  };
+  it('accepts what the spec allows, and undefined values', () => {
+    expect(validateOptions({ count: 2, mode: 'b', orders: [8, 0], pool: false }, spec, 'opts')).toEqual({ count: 2, mode: 'b', orders: [8, 0], pool: false });
+    expect(validateOptions({ pool: { maxBytes: 4096 }, count: undefined }, spec, 'opts')).toMatchObject({ pool: { maxBytes: 4096 } });
+    expect(validateOptions(undefined, spec, 'opts')).toEqual({});
+  });
+  it.each([
+    [{ count: 0 }, /option "count" in opts must be a positive safe integer, got 0/],
+    [{ mode: 'c' }, /must be one of "a", "b"/],
+    [{ orders: [] }, /an array of at least 1/],
+    [{ orders: [11] }, /an array of an integer from 0 to 10/],
+    [{ pool: true }, /one of false or an object/],
+    [{ pool: { maxBytes: -1 } }, /an object whose option "maxBytes"/],
+    [{ colour: 1 }, /unknown option "colour" in opts; known options: count, mode, orders, pool/],
+    [7, /opts must be an object/],
+    [null, /opts must be an object/],
+  ])('refuses %j with a clear InvalidArgumentError', (options, message) => {
+    let err: unknown;
+    try {
+      validateOptions(options, spec, 'opts', 'heapname');
+    } catch (e) {
+      err = e;
+    }
+    expect(DmaHeapError.isInstance(err) && err.code).toBe('ERR_DMAHEAP_INVALID_ARGUMENT');
+    expect((err as Error).message).toMatch(message);
+    expect((err as DmaHeapError).heap).toBe('heapname');
   });
 });

@@ -7,7 +7,6 @@ export const MAX_NAME_BYTES = 31;
 
 const ACCESS_MODES: readonly AccessMode[] = ['read', 'write', 'readwrite'];
 const CPU_ACCESS: readonly CpuAccess[] = ['none', 'read', 'write', 'readwrite'];
-const ALLOCATE_KEYS = new Set(['name', 'cpuAccess']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
@@ -50,23 +49,86 @@ export function validateAccessMode(mode: unknown): AccessMode {
   return mode as AccessMode;
 }
 
-/** Checks allocation options: known keys only, each of the right type. */
-export function validateAllocateOptions(options: unknown, heap?: string): AllocateOptions {
+/** Checks one option value: `true` when valid, else a description of what was expected. */
+export type OptionCheck = (value: unknown) => true | string;
+
+/** Small checks to build option specs from. */
+export const checks = {
+  boolean: ((v) => typeof v === 'boolean' || 'a boolean') as OptionCheck,
+  string: ((v) => typeof v === 'string' || 'a string') as OptionCheck,
+  positiveInteger: ((v) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) || 'a positive safe integer') as OptionCheck,
+  nonNegativeInteger: ((v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || 'a non-negative safe integer') as OptionCheck,
+  oneOf:
+    (...values: readonly unknown[]): OptionCheck =>
+    (v) =>
+      values.includes(v) || `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`,
+  integerIn:
+    (min: number, max: number): OptionCheck =>
+    (v) =>
+      (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) || `an integer from ${min} to ${max}`,
+  arrayOf:
+    (item: OptionCheck, { min = 0 }: { min?: number } = {}): OptionCheck =>
+    (v) => {
+      if (!Array.isArray(v) || v.length < min) return `an array of at least ${min} item(s)`;
+      for (const x of v) {
+        const r = item(x);
+        if (r !== true) return `an array of ${r}`;
+      }
+      return true;
+    },
+  either:
+    (...options: OptionCheck[]): OptionCheck =>
+    (v) => {
+      const results = options.map((c) => c(v));
+      return results.includes(true) || results.join(' or ');
+    },
+  /** A nested options object, itself checked against `spec`. */
+  object:
+    (spec: Record<string, OptionCheck>): OptionCheck =>
+    (v) => {
+      try {
+        validateOptions(v, spec, 'options');
+        return true;
+      } catch (e) {
+        return e instanceof Error ? `an object whose ${e.message}` : 'an options object';
+      }
+    },
+};
+
+/**
+ * Checks an options object against a spec: an object (or undefined), known keys only, each value passing its
+ * check (undefined values are left out). Throws InvalidArgumentError naming the option and what was expected.
+ */
+export function validateOptions<T extends object>(options: unknown, spec: Record<string, OptionCheck>, what: string, heap?: string): Partial<T> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError(`options must be an object, got ${describe(options)}`, { heap });
+    throw new InvalidArgumentError(`${what} must be an object, got ${describe(options)}`, { heap });
   }
-  for (const key of Object.keys(options)) {
-    if (!ALLOCATE_KEYS.has(key)) {
-      throw new InvalidArgumentError(`unknown option "${key}"; known options: ${[...ALLOCATE_KEYS].join(', ')}`, { heap });
+  for (const [key, value] of Object.entries(options)) {
+    const check = spec[key];
+    if (!check) {
+      throw new InvalidArgumentError(`unknown option "${key}" in ${what}; known options: ${Object.keys(spec).join(', ')}`, { heap });
     }
+    if (value === undefined) continue;
+    const r = check(value);
+    if (r !== true) throw new InvalidArgumentError(`option "${key}" in ${what} must be ${r}, got ${describe(value)}`, { heap });
   }
-  const o = options as AllocateOptions;
-  if (o.name !== undefined) validateName(o.name, heap);
-  if (o.cpuAccess !== undefined && !CPU_ACCESS.includes(o.cpuAccess)) {
-    throw new InvalidArgumentError(`cpuAccess must be one of ${CPU_ACCESS.join(', ')}, got ${describe(o.cpuAccess)}`, {
-      heap,
-    });
-  }
-  return o;
+  return options as Partial<T>;
+}
+
+const ALLOCATE_SPEC: Record<string, OptionCheck> = {
+  name: (v) => {
+    try {
+      validateName(v);
+      return true;
+    } catch (e) {
+      return `a dma-buf name (${(e as Error).message})`;
+    }
+  },
+  cpuAccess: checks.oneOf(...CPU_ACCESS),
+};
+
+/** Checks allocation options: known keys only, each of the right type. */
+export function validateAllocateOptions(options: unknown, heap?: string): AllocateOptions {
+  return validateOptions<AllocateOptions>(options, ALLOCATE_SPEC, 'allocate options', heap);
 }

@@ -3,6 +3,7 @@ import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import {
   AbstractHeap,
+  checks,
   fromSystemError,
   HeapNotFoundError,
   InvalidArgumentError,
@@ -13,6 +14,7 @@ import {
   type DmaBufOps,
   type HeapCapabilities,
   type HeapProvider,
+  validateOptions,
 } from '@dmaheap/core';
 import {
   bufSetName,
@@ -138,7 +140,8 @@ class KernelHeap extends AbstractHeap {
 
 /** Opens the kernel heap `/dev/dma_heap/<name>` (default `system`). */
 export function kernelHeap(name = 'system', options: KernelHeapOptions = {}): AbstractHeap {
-  return new KernelHeap(name, options.dir ?? DMA_HEAP_DIR);
+  const { dir } = validateOptions<KernelHeapOptions>(options, { dir: checks.string }, 'kernelHeap options', String(name));
+  return new KernelHeap(name, dir ?? DMA_HEAP_DIR);
 }
 
 /**

@@ -10,7 +10,16 @@ import {
   type HeapCapabilities,
   type HeapProvider,
 } from '@dmaheap/core';
-import { PressureMonitor, type PressureOptions } from './pressure.js';
+import { checks, InvalidArgumentError, validateOptions } from '@dmaheap/core';
+import { PressureMonitor, pressureOption, type PressureOptions } from './pressure.js';
+
+const BUFFER_POOL_SPEC = {
+  maxBytes: checks.positiveInteger,
+  maxPerSize: checks.nonNegativeInteger,
+  sizeClasses: checks.oneOf('page', 'pow2'),
+  pressure: pressureOption,
+  deferredCheckMs: checks.positiveInteger,
+};
 
 export interface BufferPoolOptions {
   /** Most bytes kept in free buffers. Default 256 MiB. */
@@ -210,7 +219,11 @@ export function bufferPool(heap: Heap, options?: BufferPoolOptions): Heap & {
   trim(targetBytes?: number): number;
   collectDeferred(): number;
 } {
-  return new BufferPool(heap, options);
+  const h = heap as Partial<Heap> | null;
+  if (typeof h !== 'object' || h === null || h.specificationVersion !== 'v1' || typeof h.allocate !== 'function') {
+    throw new InvalidArgumentError('bufferPool(heap) needs a heap (an object with specificationVersion "v1" and allocate())');
+  }
+  return new BufferPool(heap, validateOptions<BufferPoolOptions>(options, BUFFER_POOL_SPEC, 'bufferPool options'));
 }
 
 /** A provider serving `pool:<name>` for every heap the registry lists, e.g. `openHeap('pool:system')`. */

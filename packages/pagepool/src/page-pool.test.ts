@@ -25,7 +25,7 @@ describe('PagePool', () => {
     expect(p.get(8)).toBe(1);
     expect(p.get(8)).toBeUndefined();
     expect(p.stats()).toMatchObject({ hits: 1, misses: 2, bytes: 4096 });
-    expect(() => p.get(3)).toThrow(RangeError);
+    expect(() => p.get(3)).toThrow(expect.objectContaining({ code: 'ERR_DMAHEAP_INVALID_ARGUMENT' }));
   });
 
   it('releases what would go over the cap or an order high watermark', () => {
@@ -76,6 +76,14 @@ describe('PagePool', () => {
     psi(1000 + 20_000);
     for (let i = 0; i < 20 && p.stats().bytes > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(p.stats()).toMatchObject({ bytes: 0, pressureEvents: 1 });
+  });
+
+  it('refuses bad options with typed errors', () => {
+    const release = () => {};
+    for (const bad of [{ orders: [] }, { orders: [21] }, { orders: [0], maxBytes: -1 }, { orders: [0], lowWatermark: 0.5 }, { orders: [0], colour: 1 }]) {
+      expect(() => new PagePool({ release, pressure: false, ...bad } as never)).toThrow(expect.objectContaining({ code: 'ERR_DMAHEAP_INVALID_ARGUMENT' }));
+    }
+    expect(() => new PagePool({ orders: [0] } as never)).toThrow(/release/);
   });
 
   it('close releases everything and later puts are released at once', () => {

@@ -1,6 +1,7 @@
 // A page pool: free lists per order, bounded, trimmed on demand and under memory pressure, optionally
 // refilled in the background. Generic over what a page is; the system heap keeps memfd chunks in it.
-import { PressureMonitor, type PressureOptions } from './pressure.js';
+import { checks, InvalidArgumentError, validateOptions, type OptionCheck } from '@dmaheap/core';
+import { PressureMonitor, pressureOption, type PressureOptions } from './pressure.js';
 
 export interface PagePoolOptions<P> {
   /** Orders kept, e.g. `[8, 4, 0]` (1 MiB, 64 KiB, 4 KiB chunks of 4 KiB pages). */
@@ -39,6 +40,22 @@ export interface PagePoolStats {
 
 const DEFAULT_MAX = 256 * 1024 * 1024;
 
+/** The pool settings a user may give (heaps built on a PagePool take these as their `pool` option). */
+export const pagePoolSettings: Record<string, OptionCheck> = {
+  maxBytes: checks.positiveInteger,
+  highWatermark: checks.positiveInteger,
+  lowWatermark: checks.nonNegativeInteger,
+  pressure: pressureOption,
+};
+
+const PAGE_POOL_SPEC: Record<string, OptionCheck> = {
+  ...pagePoolSettings,
+  orders: checks.arrayOf(checks.integerIn(0, 20), { min: 1 }),
+  pageSize: checks.positiveInteger,
+  release: (v) => typeof v === 'function' || 'a function',
+  refill: (v) => typeof v === 'function' || 'a function',
+};
+
 export class PagePool<P> {
   readonly orders: readonly number[];
   readonly pageSize: number;
@@ -60,10 +77,9 @@ export class PagePool<P> {
   readonly #monitor: PressureMonitor | undefined;
 
   constructor(options: PagePoolOptions<P>) {
-    this.orders = [...options.orders].sort((a, b) => b - a);
-    if (this.orders.length === 0 || this.orders.some((o) => !Number.isInteger(o) || o < 0 || o > 20)) {
-      throw new RangeError(`orders must be integers from 0 to 20, got ${JSON.stringify(options.orders)}`);
-    }
+    validateOptions(options, PAGE_POOL_SPEC, 'PagePool options');
+    if (typeof options.release !== 'function') throw new InvalidArgumentError('PagePool needs a release(page, order) function');
+    this.orders = [...new Set(options.orders)].sort((a, b) => b - a);
     this.pageSize = options.pageSize ?? 4096;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX;
     this.highWatermark = options.highWatermark ?? this.maxBytes;
@@ -159,7 +175,7 @@ export class PagePool<P> {
 
   #list(order: number): P[] {
     const list = this.#free.get(order);
-    if (!list) throw new RangeError(`order ${order} is not one of this pool's orders (${this.orders.join(', ')})`);
+    if (!list) throw new InvalidArgumentError(`order ${order} is not one of this pool's orders (${this.orders.join(', ')})`);
     return list;
   }
 

@@ -1,6 +1,7 @@
 // Memory pressure from Linux PSI (/proc/pressure/memory). Sampling the cumulative stall time is enough to
 // notice pressure within an interval, needs no poll(2) on POLLPRI, and costs one small read per interval.
 import { readFileSync } from 'node:fs';
+import { checks, type OptionCheck } from '@dmaheap/core';
 
 export interface PressureOptions {
   /** How often to sample, ms. Default 1000. */
@@ -10,6 +11,12 @@ export interface PressureOptions {
   /** The PSI file. Default `/proc/pressure/memory`. */
   file?: string;
 }
+
+/** `pressure` option: on/off, or the sampling settings. */
+export const pressureOption: OptionCheck = checks.either(
+  checks.boolean,
+  checks.object({ intervalMs: checks.positiveInteger, stallUs: checks.positiveInteger, file: checks.string }),
+);
 
 /** Cumulative `some` memory stall in µs, or undefined where PSI is not available. */
 export function readMemoryStall(file = '/proc/pressure/memory'): number | undefined {

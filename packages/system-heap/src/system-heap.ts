@@ -7,6 +7,8 @@ import { accessSync, constants as fs } from 'node:fs';
 import { totalmem } from 'node:os';
 import {
   AbstractHeap,
+  checks,
+  InvalidArgumentError,
   LimitExceededError,
   OutOfMemoryError,
   registerHeap,
@@ -15,9 +17,11 @@ import {
   type HeapCapabilities,
   type HeapProvider,
   type ReleaseState,
+  validateName,
+  validateOptions,
 } from '@dmaheap/core';
 import { closeFd, constants, dmaBufOps, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, unchecked } from '@dmaheap/native';
-import { PagePool, type PagePoolOptions } from '@dmaheap/pagepool';
+import { PagePool, pagePoolSettings, type PagePoolOptions } from '@dmaheap/pagepool';
 import { Arena } from './arena.js';
 
 export interface SystemHeapOptions {
@@ -59,6 +63,18 @@ interface Deferred {
 
 export const DEFAULT_ORDERS = [8, 4, 0];
 
+const SPEC = {
+  name: checks.string,
+  // Up to order 10 (4 MiB chunks): larger ones would leave most of a 64 MiB udmabuf in a handful of ranges anyway.
+  orders: checks.arrayOf(checks.integerIn(0, 10), { min: 1 }),
+  pool: checks.either(checks.oneOf(false), checks.object(pagePoolSettings)),
+  skipSync: checks.boolean,
+  zero: checks.oneOf('on-free', 'on-alloc'),
+  arenaBytes: checks.positiveInteger,
+  maxBytes: checks.positiveInteger,
+  deferredCheckMs: checks.positiveInteger,
+};
+
 class SystemHeap extends AbstractHeap {
   readonly name: string;
   readonly capabilities: HeapCapabilities;
@@ -79,13 +95,20 @@ class SystemHeap extends AbstractHeap {
 
   constructor(options: SystemHeapOptions) {
     super();
-    this.name = options.name ?? 'system';
-    this.orders = [...(options.orders ?? DEFAULT_ORDERS)].sort((a, b) => b - a);
+    validateOptions(options, SPEC, 'systemHeap options');
+    this.name = options.name === undefined ? 'system' : validateName(options.name);
+    this.orders = [...new Set(options.orders ?? DEFAULT_ORDERS)].sort((a, b) => b - a);
     const limits = readUdmabufLimits();
     this.#listLimit = limits.listLimit ?? 1024;
     this.#skipSync = options.skipSync ?? true;
     this.#zeroOnAlloc = options.zero === 'on-alloc';
     this.#arenaBytes = options.arenaBytes ?? 1 << 30;
+    const largest = PAGE_SIZE * 2 ** this.orders[0]!;
+    if (this.#arenaBytes % largest !== 0) {
+      throw new InvalidArgumentError(`arenaBytes must be a multiple of the largest chunk (${largest} bytes), got ${this.#arenaBytes}`, {
+        heap: this.name,
+      });
+    }
     this.#maxBytes = options.maxBytes ?? totalmem();
     this.#deferredCheckMs = options.deferredCheckMs ?? 100;
     this.capabilities = {
