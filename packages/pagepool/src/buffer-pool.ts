@@ -171,7 +171,10 @@ class BufferPool extends AbstractHeap {
     return this.#deferred.length;
   }
 
-  /** Closes free buffers until at most `targetBytes` stay pooled; returns bytes given back. */
+  /**
+   * Closes free buffers until at most `targetBytes` stay pooled, then asks the wrapped heap to give back what it
+   * pools itself (a systemHeap's page pool would otherwise keep the pages just freed); returns bytes given back.
+   */
   trim(targetBytes = 0): number {
     let freed = 0;
     for (const [size, list] of [...this.#free].sort((a, b) => b[0] - a[0])) {
@@ -182,7 +185,8 @@ class BufferPool extends AbstractHeap {
       }
     }
     this.#trimmedBytes += freed;
-    return freed;
+    const inner = this.inner as Heap & { trim?: (target?: number) => number };
+    return freed + (typeof inner.trim === 'function' ? inner.trim(0) : 0);
   }
 
   #sizeClass(size: number): number {
