@@ -2,6 +2,7 @@
 // kernel's own dma-buf heaps. Importing it registers the kernel heaps with @dmaheap/core's registry.
 export * from './syscalls.js';
 export { unchecked } from './unchecked.js';
+export { DEFAULT_RESERVE, meminfo, MemoryGuard } from './memory-guard.js';
 // Minimal V4L2 and DRM helpers (struct layouts, request numbers) for tests with real importers.
 export * from './v4l2.js';
 export * from './drm.js';

@@ -1,5 +1,5 @@
 // The kernel's own dma-buf heaps (/dev/dma_heap/<name>) as @dmaheap/core heaps, and their provider.
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { totalmem } from 'node:os';
 import {
   AbstractHeap,
@@ -7,7 +7,6 @@ import {
   fromSystemError,
   HeapNotFoundError,
   InvalidArgumentError,
-  OutOfMemoryError,
   registerHeap,
   type AllocateOptions,
   type DmaBuf,
@@ -29,12 +28,11 @@ import {
   openDevice,
   PAGE_SIZE,
 } from './syscalls.js';
+import { meminfo, MemoryGuard } from './memory-guard.js';
 import { unchecked } from './unchecked.js';
 
 export const DMA_HEAP_DIR = '/dev/dma_heap';
 
-/** Requests from this size on are checked against the free memory first (one read of /proc/meminfo). */
-const LARGE_REQUEST = 64 * 1024 * 1024;
 
 /** The names kernels give their CMA heap. */
 export const CMA_HEAP_NAMES = ['default_cma_region', 'linux,cma', 'reserved'] as const;
@@ -48,14 +46,6 @@ export const dmaBufOps: DmaBufOps = {
   dup: (fd) => dupFd(fd),
 };
 
-function meminfo(field: string): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function checkHeapName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
@@ -67,6 +57,8 @@ function checkHeapName(name: unknown): string {
 export interface KernelHeapOptions {
   /** Where the heap nodes are. Default `/dev/dma_heap`. */
   dir?: string;
+  /** MemAvailable kept free: allocations that would go below it are refused. Default 1/16 of memory, at most 256 MiB. */
+  reserveBytes?: number;
 }
 
 class KernelHeap extends AbstractHeap {
@@ -74,11 +66,13 @@ class KernelHeap extends AbstractHeap {
   readonly capabilities: HeapCapabilities;
   readonly path: string;
   readonly #fd: number;
+  readonly #guard: MemoryGuard;
 
-  constructor(name: string, dir: string) {
+  constructor(name: string, dir: string, reserveBytes?: number) {
     super();
     this.name = checkHeapName(name);
     this.path = `${dir}/${name}`;
+    this.#guard = new MemoryGuard(reserveBytes);
     try {
       this.#fd = openDevice(this.path, constants.O_RDONLY);
     } catch (err) {
@@ -101,18 +95,9 @@ class KernelHeap extends AbstractHeap {
   }
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
-    // The kernel heaps take pages one by one until they have enough: a request beyond what is free makes the
-    // OOM killer kill this process rather than fail. Large requests are checked against MemAvailable first.
-    if (size >= LARGE_REQUEST) {
-      const available = meminfo(this.capabilities.contiguous ? 'CmaFree' : 'MemAvailable');
-      if (available !== undefined && size > available) {
-        throw new OutOfMemoryError(
-          `heap "${this.name}": ${size} bytes asked, ${available} available (${this.capabilities.contiguous ? 'CmaFree' : 'MemAvailable'}); ` +
-            'refused before the kernel would invoke the OOM killer',
-          { heap: this.name },
-        );
-      }
-    }
+    // The kernel's system heap takes pages until the OOM killer kills a process rather than failing; the guard
+    // refuses first. CMA allocations fail cleanly with ENOMEM and need no guard.
+    if (!this.capabilities.contiguous) this.#guard.check(size, this.name);
     const fd = unchecked.heapAlloc(this.#fd, size, constants.O_RDWR | constants.O_CLOEXEC);
     try {
       if (options.name) bufSetName(fd, options.name);
@@ -140,8 +125,13 @@ class KernelHeap extends AbstractHeap {
 
 /** Opens the kernel heap `/dev/dma_heap/<name>` (default `system`). */
 export function kernelHeap(name = 'system', options: KernelHeapOptions = {}): AbstractHeap {
-  const { dir } = validateOptions<KernelHeapOptions>(options, { dir: checks.string }, 'kernelHeap options', String(name));
-  return new KernelHeap(name, dir ?? DMA_HEAP_DIR);
+  const { dir, reserveBytes } = validateOptions<KernelHeapOptions>(
+    options,
+    { dir: checks.string, reserveBytes: checks.nonNegativeInteger },
+    'kernelHeap options',
+    String(name),
+  );
+  return new KernelHeap(name, dir ?? DMA_HEAP_DIR, reserveBytes);
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   validateName,
   validateOptions,
 } from '@dmaheap/core';
-import { closeFd, constants, dmaBufOps, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, unchecked } from '@dmaheap/native';
+import { closeFd, constants, dmaBufOps, MemoryGuard, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, unchecked } from '@dmaheap/native';
 import { PagePool, pagePoolSettings, type PagePoolOptions } from '@dmaheap/pagepool';
 import { Arena } from './arena.js';
 
@@ -44,6 +44,8 @@ export interface SystemHeapOptions {
   maxBytes?: number;
   /** How often buffers still held elsewhere are checked again, ms. Default 100. */
   deferredCheckMs?: number;
+  /** MemAvailable kept free: fresh chunks that would go below it are refused. Default 1/16 of memory, at most 256 MiB. */
+  reserveBytes?: number;
 }
 
 /** A piece of an arena: `2^order` pages at `offset`. */
@@ -73,6 +75,7 @@ const SPEC = {
   arenaBytes: checks.positiveInteger,
   maxBytes: checks.positiveInteger,
   deferredCheckMs: checks.positiveInteger,
+  reserveBytes: checks.nonNegativeInteger,
 };
 
 class SystemHeap extends AbstractHeap {
@@ -91,6 +94,9 @@ class SystemHeap extends AbstractHeap {
   readonly #deferred: Deferred[] = [];
   #deferredTimer: NodeJS.Timeout | undefined;
   readonly #handedOut = new Map<number, number>();
+  readonly #guard: MemoryGuard;
+  /** Why the last fresh chunk was refused (memory reserve), reported if nothing else can serve. */
+  #refusal: unknown;
   #zeroedBytes = 0;
 
   constructor(options: SystemHeapOptions) {
@@ -111,6 +117,8 @@ class SystemHeap extends AbstractHeap {
     }
     this.#maxBytes = options.maxBytes ?? totalmem();
     this.#deferredCheckMs = options.deferredCheckMs ?? 100;
+    // Shmem pages cannot be reclaimed without swap: past MemAvailable the OOM killer would act, not ENOMEM.
+    this.#guard = new MemoryGuard(options.reserveBytes);
     this.capabilities = {
       contiguous: false,
       cached: true,
@@ -180,6 +188,7 @@ class SystemHeap extends AbstractHeap {
     const chunks: Chunk[] = [];
     let remaining = len;
     let i = 0;
+    this.#refusal = undefined;
     try {
       while (remaining > 0) {
         let chunk: Chunk | undefined;
@@ -190,6 +199,7 @@ class SystemHeap extends AbstractHeap {
           if (chunk) break;
         }
         if (!chunk) {
+          if (this.#refusal) throw this.#refusal;
           throw new OutOfMemoryError(
             `heap "${this.name}" cannot find ${remaining} more bytes: its arenas hold ${this.#maxBytes} bytes at most (maxBytes)`,
             { heap: this.name },
@@ -208,6 +218,12 @@ class SystemHeap extends AbstractHeap {
 
   #carve(order: number): Chunk | undefined {
     const bytes = this.#bytes(order);
+    try {
+      this.#guard.check(bytes, this.name);
+    } catch (err) {
+      this.#refusal = err; // like "no chunk of this order": smaller pooled chunks may still serve
+      return undefined;
+    }
     for (const arena of this.#arenas) {
       const offset = arena.carve(bytes);
       if (offset !== undefined) return { arena, offset, order, dirty: false };
