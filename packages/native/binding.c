@@ -261,9 +261,15 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   napi_value ab;
   napi_status st = napi_create_external_arraybuffer(env, addr, m->len, mapping_finalize, m, &ab);
   if (st != napi_ok) {
+    if (st != napi_no_external_buffers_allowed) {
+      /* Node refuses a length above buffer.constants.MAX_LENGTH by calling the finalizer itself (which unmaps
+         and frees m) and throwing ERR_BUFFER_TOO_LARGE: nothing is ours to free here. TypeScript never asks for
+         such a length. */
+      return NULL;
+    }
     munmap(addr, m->len);
     free(m);
-    if (st == napi_no_external_buffers_allowed) {
+    {
       napi_value code, msg, err;
       napi_create_string_utf8(env, "ERR_DMAHEAP_NO_EXTERNAL_BUFFERS", NAPI_AUTO_LENGTH, &code);
       napi_create_string_utf8(env, "this Node.js runtime does not allow external ArrayBuffers, so mmap cannot hand memory to JS",
@@ -272,7 +278,6 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
       napi_throw(env, err);
       return NULL;
     }
-    return num(env, -ENOMEM);
   }
   // From here the ArrayBuffer's finalizer owns the mapping: on any failure below it unmaps it at GC.
   int64_t ignored;

@@ -1,7 +1,7 @@
 // Host tests: real system calls on the host kernel, no fakes. /dev/dma_heap and /dev/udmabuf are
 // absent here; their ioctls are exercised on fds that are not heaps/udmabuf (ENOTTY), which still
 // runs every C path up to the kernel, and for real in the VM suite.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invalidArgument, isSystemError, systemError } from './errors.js';
 import {
+  MAX_MAPPING,
   PAGE_SIZE,
   addSeals,
   bufSetName,
@@ -310,6 +311,25 @@ describe('mmap / munmap', () => {
     expectSystemError(() => mmapFd(fd, { length: PAGE_SIZE }), { code: 'EPERM', errno: -1, syscall: 'mmap', fd });
     const ro = track(mmapFd(fd, { length: PAGE_SIZE, prot: C.PROT_READ }));
     expect(new Uint8Array(ro)[0]).toBe(0x5a);
+  });
+
+  it('a mapping larger than an ArrayBuffer can hold is refused before mmap (it once aborted the process)', () => {
+    // In a child: before the fix, Node's refusal ran our finalizer and the addon then freed the mapping again.
+    const script = `
+      const n = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const m = n.memfdCreate('big');
+      n.ftruncate(m, n.MAX_MAPPING + 2 * 4096);
+      let code;
+      try { n.mmapFd(m, { length: n.MAX_MAPPING + 4096 }); } catch (e) { code = e.code; }
+      const ok = n.mmapFd(m, { length: 4096 * 16 });
+      n.munmap(ok);
+      n.closeFd(m);
+      console.log(code, n.MAX_MAPPING);
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(`ERR_OUT_OF_RANGE ${MAX_MAPPING}`);
   });
 
   it('mmap failures from the kernel are system errors and leak nothing', () => {

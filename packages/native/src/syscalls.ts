@@ -2,6 +2,7 @@
 // Every argument is checked here, before the kernel is asked; a failed call throws a
 // Node-shaped system error (see ./errors.ts). Functions returning an fd leave nothing open
 // when they throw, so `const fd = f(); try { … } finally { closeFd(fd); }` never leaks.
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import { types } from 'node:util';
 import { constants, native } from './binding.js';
@@ -18,6 +19,9 @@ const MAX_FD = 0x7fffffff;
 const MAX_MEMFD_NAME_BYTES = 249;
 /** DMA_BUF_NAME_LEN (32) minus the NUL. */
 export const MAX_DMABUF_NAME_BYTES = 31;
+
+/** The largest mapping an ArrayBuffer can hold on this Node.js (4 GiB on Node 20). */
+export const MAX_MAPPING: number = bufferConstants.MAX_LENGTH;
 /** Heap flags this version knows; the UAPI defines none yet (DMA_HEAP_VALID_HEAP_FLAGS is 0). */
 const KNOWN_HEAP_FLAGS = 0;
 const EBADF = 9;
@@ -295,6 +299,9 @@ export function mmapFd(fd: number, options: MmapOptions): ArrayBuffer {
   const offset = checkAligned(checkSize(o.offset ?? 0, 'offset', 0), 'offset');
   const length = checkSize(o.length, 'length');
   if (offset + length > Number.MAX_SAFE_INTEGER) throw invalidArgument(`offset + length must be a safe integer. Received ${offset} + ${length}`, 'ERR_OUT_OF_RANGE');
+  if (length > MAX_MAPPING) {
+    throw invalidArgument(`The value of "length" is out of range. Node.js ArrayBuffers hold at most ${MAX_MAPPING} bytes. Received ${length}`, 'ERR_OUT_OF_RANGE');
+  }
   const prot = checkFlags(o.prot ?? C.PROT_READ | C.PROT_WRITE, 'prot', C.PROT_READ | C.PROT_WRITE);
   if ((prot & C.PROT_READ) === 0) throw invalidArgument(`The "prot" option must include PROT_READ: JavaScript reads an ArrayBuffer freely. Received ${prot}`);
   let size: number | undefined;
