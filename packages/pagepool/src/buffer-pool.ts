@@ -173,7 +173,8 @@ class BufferPool extends AbstractHeap {
 
   /**
    * Closes free buffers until at most `targetBytes` stay pooled, then asks the wrapped heap to give back what it
-   * pools itself (a systemHeap's page pool would otherwise keep the pages just freed); returns bytes given back.
+   * pools itself (a systemHeap's page pool would otherwise keep the pages just freed). Returns the bytes of the
+   * buffers released: counted once, though they pass through the wrapped heap's pool on their way out.
    */
   trim(targetBytes = 0): number {
     let freed = 0;
@@ -185,8 +186,8 @@ class BufferPool extends AbstractHeap {
       }
     }
     this.#trimmedBytes += freed;
-    const inner = this.inner as Heap & { trim?: (target?: number) => number };
-    return freed + (typeof inner.trim === 'function' ? inner.trim(0) : 0);
+    (this.inner as Heap & { trim?: (target?: number) => number }).trim?.(0);
+    return freed;
   }
 
   #sizeClass(size: number): number {

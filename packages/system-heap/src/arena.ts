@@ -8,7 +8,6 @@ export class Arena {
   readonly id: number;
   #next = 0;
   readonly #spare = new Map<number, number[]>();
-  #view: Uint8Array | undefined;
 
   constructor(id: number, size: number) {
     this.id = id;
@@ -68,15 +67,20 @@ export class Arena {
     this.#giveSpare(offset, bytes);
   }
 
-  /** Zeroes a range through this process's mapping of the arena. */
+  /**
+   * Zeroes a range through a mapping of just that range. (Mapping the whole arena once looked cheaper, but
+   * reporting a 1 GiB mapping to V8 as external memory set off a full garbage collection: 170-330 ms in the VM.)
+   */
   zero(offset: number, bytes: number): void {
-    this.#view ??= new Uint8Array(mmapFd(this.fd, { length: this.size }));
-    this.#view.fill(0, offset, offset + bytes);
+    const mapping = mmapFd(this.fd, { offset, length: bytes });
+    try {
+      new Uint8Array(mapping).fill(0);
+    } finally {
+      munmap(mapping);
+    }
   }
 
   close(): void {
-    if (this.#view) munmap(this.#view.buffer as ArrayBuffer);
-    this.#view = undefined;
     closeFd(this.fd);
   }
 
