@@ -12,6 +12,7 @@ pkgs=()
 command -v make >/dev/null || pkgs+=(make)
 command -v g++ >/dev/null || pkgs+=(g++)
 command -v python3 >/dev/null || pkgs+=(python3)
+[ -x /usr/bin/chromium ] || pkgs+=(chromium) # headless, for apps/bench's test of its HTML report
 if [ "$need_vm" = 1 ]; then
   command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
   [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx insmod && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || pkgs+=(busybox-static)

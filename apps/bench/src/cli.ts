@@ -2,100 +2,188 @@
 // dmaheap-bench: the seed series' allocation microbenchmark, every heap side by side, ratios to the kernel heap.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { seedFreshUdmabuf, seedInC, seedLine, seedOnHeap, type LoopOptions, type Result } from './measure.js';
-import { formatSize, parseSize, table } from './report.js';
+import { renderHtml } from './html.js';
+import { seedLine, type LoopOptions } from './measure.js';
+import { Progress } from './progress.js';
+import { addRatios, FORMAT, formatBytes, formatNs, formatSize, parseSize, SCENARIO_ORDER, table, type BenchReport } from './report.js';
+import { plan, runTasks, SCENARIO_NAMES, type RunContext } from './scenarios.js';
 import { VARIANTS } from './variants.js';
 
-const USAGE = `usage: dmaheap-bench [--heaps id,...] [--sizes 4K,1M,...] [--iterations N] [--max-seconds S] [--quick] [--json FILE] [--list]
-heaps: ${VARIANTS.map((v) => v.id).join(', ')}`;
+const USAGE = `usage: dmaheap-bench [--heaps id,...] [--sizes 4K,1M,...] [--iterations N] [--max-seconds S]
+                     [--scenarios name,...] [--quick] [--json FILE] [--html FILE] [--list]
+       dmaheap-bench --render FILE.json [--html FILE]      (the HTML report of an earlier run)
+heaps: ${VARIANTS.map((v) => v.id).join(', ')}
+scenarios: ${SCENARIO_NAMES.join(', ')}`;
 
-const { values } = parseArgs({
-  options: {
-    heaps: { type: 'string' },
-    sizes: { type: 'string', default: '4K,1M,8M,32M' },
-    iterations: { type: 'string', default: '5000' },
-    'max-seconds': { type: 'string', default: '8' },
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    list: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+const OPTIONS = {
+  heaps: { type: 'string' },
+  sizes: { type: 'string' },
+  iterations: { type: 'string' },
+  'max-seconds': { type: 'string' },
+  scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  html: { type: 'string' },
+  render: { type: 'string' },
+  list: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
+try {
+  parsed = parseArgs({ options: OPTIONS });
+} catch (err) {
+  fail((err as Error).message);
+}
+const { values } = parsed;
+
+/** `--html`, else `bench.html` beside the JSON, else `bench-results/bench.html`. */
+function htmlPath(jsonPath: string | undefined): string {
+  return values.html ?? join(jsonPath ? dirname(jsonPath) : 'bench-results', 'bench.html');
+}
+
+function writeFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
 
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
 if (values.list) {
-  for (const v of VARIANTS) console.log(`${v.id.padEnd(14)} ${v.label}${v.skip() ? `  (skipped here: ${v.skip()})` : ''}`);
+  for (const v of VARIANTS) {
+    const reason = v.skip();
+    console.log(`${v.id.padEnd(14)} ${v.label}${reason ? `  (skipped here: ${reason})` : ''}`);
+  }
+  process.exit(0);
+}
+if (values.render) {
+  const report = JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport;
+  const out = htmlPath(values.render);
+  writeFile(out, renderHtml(report));
+  console.log(`HTML written to ${out}`);
   process.exit(0);
 }
 
-const sizes = values.sizes.split(',').map(parseSize);
-const wanted = values.heaps?.split(',');
-const unknown = wanted?.filter((w) => !VARIANTS.some((v) => v.id === w));
-if (unknown?.length) {
-  console.error(`unknown heap ${unknown.join(', ')}\n${USAGE}`);
-  process.exit(2);
+const positive = (text: string, what: string) => {
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n)) fail(`${what} must be a positive number, not ${JSON.stringify(text)}`);
+  return n;
+};
+let sizes: number[];
+try {
+  sizes = (values.sizes ?? '4K,1M,8M,32M').split(',').map(parseSize);
+} catch (err) {
+  fail((err as Error).message);
 }
+const heaps = values.heaps?.split(',');
+const unknownHeaps = heaps?.filter((w) => !VARIANTS.some((v) => v.id === w));
+if (unknownHeaps?.length) fail(`unknown heap ${unknownHeaps.join(', ')}`);
+const scenarios = values.scenarios.split(',');
+const unknownScenarios = scenarios.filter((s) => !SCENARIO_NAMES.includes(s));
+if (unknownScenarios.length) fail(`unknown scenario ${unknownScenarios.join(', ')}`);
+
+// --quick: every run stops after a tenth of a second (at least 3 calls), so the whole set fits in about a minute
+// of emulated guest time; --iterations and --max-seconds still override.
+// Unless --sizes is given, the scenarios beyond the seed loop leave out sizes above 8 MiB then.
 const loop: LoopOptions = values.quick
-  ? { iterations: 200, maxMs: 1500, warmup: 5 }
-  : { iterations: Number(values.iterations), maxMs: Number(values['max-seconds']) * 1000, warmup: 20 };
+  ? { iterations: 200, maxMs: 100, warmup: 5, minIterations: 3 }
+  : { iterations: 5000, maxMs: 8000, warmup: 20, minIterations: 8 };
+if (values.iterations) loop.iterations = Math.round(positive(values.iterations, '--iterations'));
+if (values['max-seconds']) loop.maxMs = positive(values['max-seconds'], '--max-seconds') * 1000;
 
-const results: Result[] = [];
-const skipped: Array<{ variant: string; reason: string }> = [];
-for (const v of VARIANTS.filter((v) => !wanted || wanted.includes(v.id))) {
-  const reason = v.skip();
-  if (reason) {
-    skipped.push({ variant: v.id, reason });
-    console.log(`skipped ${v.label}: ${reason}`);
-    continue;
-  }
-  const heap = v.open?.();
-  try {
-    for (const size of sizes) {
-      const r = v.kind === 'c-loop' ? seedInC(v, size, loop) : v.kind === 'fresh-udmabuf' ? seedFreshUdmabuf(v, size, loop) : seedOnHeap(v, heap!, size, loop);
-      results.push(r);
-      console.log(`${v.label.padEnd(52)} ${seedLine(r)}`);
+const machine: BenchReport['machine'] = {
+  kernel: release(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryBytes: totalmem(),
+  inVm: process.env.DMAHEAP_IN_VM === '1',
+  emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(readCpuInfo()),
+};
+console.log(
+  `dmaheap-bench on Linux ${machine.kernel}, Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}` +
+    `${machine.inVm ? ', in the VM test bed' : ''}${machine.emulated ? ' under software emulation: compare ratios, not absolute times' : ''}`,
+);
+
+const otherSizes = values.quick && !values.sizes ? sizes.filter((s) => s <= 8 * 2 ** 20) : sizes;
+const { tasks, skipped } = plan(scenarios, heaps, sizes, otherSizes);
+for (const s of skipped) console.log(`skipped ${s.label}: ${s.reason}`);
+if (tasks.length === 0) {
+  console.error('Nothing can run here: no heap the chosen scenarios can use (see the reasons above).');
+  process.exit(1);
+}
+
+const ctx: RunContext = { loop, sizes, otherSizes, info: {} };
+const progress = new Progress(tasks.length);
+const started = Date.now();
+const { results, failures } = await runTasks(tasks, ctx, {
+  before: (t) => progress.step(`${t.scenario} ${t.variant.label} ${formatSize(t.size)}`),
+  after: (t, r) => {
+    progress.tick();
+    if (r.scenario === 'seed') progress.log(`${r.label.padEnd(52)} ${seedLine(r)}`);
+    else {
+      const what = r.scenario === 'mix' ? 'mix' : formatSize(r.size);
+      progress.log(`[${r.scenario}] ${r.label.padEnd(52)} ${what.padStart(8)}  ${r.iterations} × ${formatNs(r.nsPerCall)}/call, ${r.gbPerSec.toFixed(3)} GB/s`);
     }
-  } finally {
-    heap?.close();
-  }
-}
-
-for (const r of results) {
-  const k = results.find((x) => x.variant === 'kernel' && x.size === r.size && x.scenario === r.scenario);
-  if (k) r.ratioToKernel = k.nsPerCall / r.nsPerCall;
-}
-
-console.log('\n' + table(results, sizes));
-const report = {
-  format: 'dmaheap-bench/1',
-  date: new Date().toISOString(),
-  machine: {
-    kernel: release(),
-    node: process.version,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryBytes: totalmem(),
-    inVm: process.env.DMAHEAP_IN_VM === '1',
-    emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(readCpuModel()),
   },
-  options: { sizes, ...loop },
+  failed: (t, f) => {
+    progress.tick();
+    progress.log(`[${t.scenario}] ${t.variant.label.padEnd(52)} ${formatSize(t.size).padStart(8)}  FAILED: ${f.error}`);
+  },
+});
+progress.end();
+addRatios(results);
+
+for (const scenario of SCENARIO_ORDER) {
+  if (results.some((r) => r.scenario === scenario)) console.log('\n' + table(results, scenario));
+}
+
+const report: BenchReport = {
+  format: FORMAT,
+  date: new Date().toISOString(),
+  machine,
+  options: { sizes, ...loop, quick: values.quick, scenarios },
+  scenarioInfo: ctx.info,
   skipped,
+  ...(failures.length ? { failures } : {}),
   results,
 };
-if (values.json) {
-  mkdirSync(dirname(values.json), { recursive: true });
-  writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
-  console.log(`\nJSON written to ${values.json}`);
+console.log('');
+if (ctx.info.pressure) {
+  const p = ctx.info.pressure;
+  console.log(
+    `pressure: another process held ${formatBytes(p.heldBytes)} of ${formatBytes(p.availableBefore)} available` +
+      `${p.stallUs !== undefined ? `; memory stall (PSI some) grew ${(p.stallUs / 1000).toFixed(1)} ms` : ''}${p.hogLost ? '; the OOM killer took it' : ''}`,
+  );
 }
-if (report.machine.emulated) console.log('Measured under software emulation: compare the ratios, not the absolute times.');
-console.log(`sizes: ${sizes.map(formatSize).join(', ')}; iterations up to ${loop.iterations}, at most ${loop.maxMs / 1000} s per run`);
+if (values.json) {
+  writeFile(values.json, JSON.stringify(report, null, 2) + '\n');
+  console.log(`JSON written to ${values.json}`);
+}
+const html = htmlPath(values.json);
+writeFile(html, renderHtml(report));
+console.log(`HTML written to ${html}`);
+if (machine.emulated) console.log('Measured under software emulation: compare the ratios, not the absolute times.');
+console.log(
+  `sizes: ${sizes.map(formatSize).join(', ')}; iterations up to ${loop.iterations}, at most ${loop.maxMs / 1000} s per run; ` +
+    `${tasks.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
+if (failures.length) {
+  console.error(`${failures.length} of ${tasks.length} runs failed:`);
+  for (const f of failures) console.error(`  ${f.scenario} ${f.variant} ${formatSize(f.size)}: ${f.error}`);
+  process.exitCode = 1;
+}
 
-function readCpuModel(): string {
+function readCpuInfo(): string {
   try {
     return readFileSync('/proc/cpuinfo', 'utf8');
   } catch {

@@ -1,6 +1,7 @@
-// The seed's loop: open the heap once, allocate and close the same size N times, timed around the whole
-// loop; each call is also timed on its own (allocation and free apart) for percentiles.
-import type { Heap } from '@dmaheap/core';
+// The timed loops. The seed's loop: open the heap once, allocate and close the same size N times; each call is
+// timed on its own (allocation and free apart) and the seed's total is the sum. The other scenarios time their
+// own operation the same way and give results of the same shape.
+import type { DmaBuf, Heap } from '@dmaheap/core';
 import {
   addSeals,
   closeFd,
@@ -19,26 +20,31 @@ export interface Percentiles {
   max: number;
 }
 
+export type Scenario = 'seed' | 'mix' | 'touch' | 'sync-private' | 'sync-shared' | 'workers' | 'pressure';
+
 export interface Result {
   variant: string;
   label: string;
   group: string;
-  scenario: string;
+  scenario: Scenario;
+  /** Bytes per allocation (for `mix`: the mean of the mix). */
   size: number;
+  /** Iterations asked for; `iterations` is lower when the run hit its time cap. */
+  requested: number;
   iterations: number;
-  /** Wall time of the whole loop, ns (what the seed's line prints). */
+  /** Sum of the timed calls, ns (what the seed's line prints). */
   totalNs: number;
   nsPerCall: number;
-  /** allocate + close, per call. */
+  /** Bytes allocated (for the sync scenarios: bracketed) per ns of timed calls, i.e. GB/s. */
+  gbPerSec: number;
+  /** One whole call (allocate + close; for `touch` allocate + map + touch + close; for sync one begin+end pair). */
   call?: Percentiles;
   alloc?: Percentiles;
   free?: Percentiles;
-  /** Bytes allocated per second of loop time, GB/s. */
-  gbPerSec: number;
   /** Kernel heap's ns/call over this one's, same size and scenario (> 1: faster than the kernel). */
   ratioToKernel?: number;
-  /** Stopped before `requested` iterations because the run hit its time cap. */
-  requested: number;
+  /** `workers`: how many threads ran the loop at once; ns/call is wall time over all their calls. */
+  workers?: number;
 }
 
 export interface LoopOptions {
@@ -46,83 +52,117 @@ export interface LoopOptions {
   /** Stop a run after this long (emulated machines are slow at 32 MiB). */
   maxMs: number;
   warmup: number;
+  /** Iterations run even past the time cap. */
+  minIterations: number;
 }
 
-function percentiles(samples: Float64Array, n: number): Percentiles {
+/** What a timed loop collected, before it becomes a Result (workers send this back to be merged). */
+export interface Samples {
+  n: number;
+  totalNs: number;
+  /** hrtime of the first timed call's start and the last one's end (one clock for all threads). */
+  startNs: number;
+  endNs: number;
+  bytes: number;
+  call: Float64Array;
+  alloc?: Float64Array;
+  free?: Float64Array;
+}
+
+export function percentiles(samples: Float64Array, n = samples.length): Percentiles {
   const s = samples.subarray(0, n).slice().sort();
   const at = (q: number) => s[Math.min(n - 1, Math.floor(q * n))] ?? 0;
   return { p50: at(0.5), p99: at(0.99), max: s[n - 1] ?? 0 };
 }
 
-function result(v: Variant, scenario: string, size: number, requested: number, iterations: number, totalNs: number): Result {
-  const nsPerCall = totalNs / Math.max(1, iterations);
-  return {
+export function toResult(v: Variant, scenario: Scenario, size: number, requested: number, s: Samples): Result {
+  const r: Result = {
     variant: v.id,
     label: v.label,
     group: v.group,
     scenario,
     size,
     requested,
-    iterations,
-    totalNs,
-    nsPerCall,
-    gbPerSec: (size * iterations) / totalNs,
+    iterations: s.n,
+    totalNs: s.totalNs,
+    nsPerCall: s.totalNs / Math.max(1, s.n),
+    gbPerSec: s.bytes / Math.max(1, s.totalNs),
   };
+  if (s.call.length) r.call = percentiles(s.call, s.n);
+  if (s.alloc) r.alloc = percentiles(s.alloc, s.n);
+  if (s.free) r.free = percentiles(s.free, s.n);
+  return r;
 }
 
-/** The seed loop on a heap. */
-export function seedOnHeap(v: Variant, heap: Heap, size: number, o: LoopOptions): Result {
-  const cold = v.cold === true;
+const now = () => process.hrtime.bigint();
+const deadlineOf = (o: LoopOptions) => now() + BigInt(Math.round(o.maxMs * 1e6));
+
+/** Runs `op` up to `o.warmup` times, stopping early (after one) once half the run's time cap has passed. */
+export function warmUp(o: LoopOptions, op: (i: number) => void): void {
+  const until = now() + BigInt(Math.round(o.maxMs * 5e5));
+  for (let i = 0; i < o.warmup; i++) {
+    op(i);
+    if (now() > until) break;
+  }
+}
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The seed loop on a heap. With `yieldEvery`, the loop gives the event loop a turn (untimed) after that many
+ * iterations, so timers such as a pool's memory-pressure monitor can run (the `pressure` scenario).
+ */
+export async function seedSamples(heap: Heap, size: number, o: LoopOptions, opts: { cold?: boolean; yieldEvery?: number } = {}): Promise<Samples> {
   const trim = (heap as Heap & { trim?: (t?: number) => number }).trim?.bind(heap);
-  for (let i = 0; i < o.warmup; i++) heap.allocate(size).close();
+  warmUp(o, () => heap.allocate(size).close());
   const alloc = new Float64Array(o.iterations);
   const free = new Float64Array(o.iterations);
-  const deadline = process.hrtime.bigint() + BigInt(o.maxMs) * 1_000_000n;
+  const deadline = deadlineOf(o);
   let n = 0;
   let total = 0n;
-  for (; n < o.iterations; n++) {
-    if (cold) trim?.(0);
-    const t0 = process.hrtime.bigint();
+  let start = 0n;
+  let end = 0n;
+  while (n < o.iterations) {
+    if (opts.cold) trim?.(0);
+    const t0 = now();
     const buf = heap.allocate(size);
-    const t1 = process.hrtime.bigint();
+    const t1 = now();
     buf.close();
-    const t2 = process.hrtime.bigint();
+    const t2 = now();
+    if (n === 0) start = t0;
+    end = t2;
     alloc[n] = Number(t1 - t0);
     free[n] = Number(t2 - t1);
     total += t2 - t0;
-    if ((n & 7) === 7 && t2 > deadline) {
-      n++;
-      break;
-    }
+    n++;
+    if (n >= o.minIterations && t2 > deadline) break;
+    if (opts.yieldEvery && n % opts.yieldEvery === 0) await yieldToEventLoop();
   }
   const call = new Float64Array(n);
   for (let i = 0; i < n; i++) call[i] = alloc[i]! + free[i]!;
-  return {
-    ...result(v, 'seed', size, o.iterations, n, Number(total)),
-    call: percentiles(call, n),
-    alloc: percentiles(alloc, n),
-    free: percentiles(free, n),
-  };
+  return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes: size * n, call, alloc: alloc.slice(0, n), free: free.slice(0, n) };
 }
 
-/** The same loop in C inside the native addon: the floor Node's overhead is measured against. */
-export function seedInC(v: Variant, size: number, o: LoopOptions): Result {
+/** The seed loop in C inside the native addon: the floor Node's overhead is measured against. */
+export function seedInCSamples(size: number, o: LoopOptions): Samples {
   const heapFd = openDevice('/dev/dma_heap/system');
   try {
     seedLoop(heapFd, size, Math.max(1, o.warmup));
     // Find how many iterations fit the time cap from a short probe, then run them in one go.
-    const probe = Math.min(o.iterations, 20);
+    const probe = Math.min(o.iterations, Math.max(o.minIterations, 3));
     const probeNs = seedLoop(heapFd, size, probe);
     const fit = Math.max(probe, Math.floor((o.maxMs * 1e6) / (probeNs / probe)));
     const n = Math.min(o.iterations, fit);
-    return result(v, 'seed', size, o.iterations, n, seedLoop(heapFd, size, n));
+    const t0 = now();
+    const total = seedLoop(heapFd, size, n);
+    const t1 = now();
+    return { n, totalNs: total, startNs: Number(t0), endNs: Number(t1), bytes: size * n, call: new Float64Array(0) };
   } finally {
     closeFd(heapFd);
   }
 }
 
 /** A udmabuf from a fresh memfd every time: what a naive userspace heap would do. */
-export function seedFreshUdmabuf(v: Variant, size: number, o: LoopOptions): Result {
+export function freshUdmabufSamples(size: number, o: LoopOptions): Samples {
   const dev = openDevice('/dev/udmabuf', constants.O_RDWR);
   const one = () => {
     const memfd = memfdCreate('bench-fresh', { allowSealing: true });
@@ -135,29 +175,158 @@ export function seedFreshUdmabuf(v: Variant, size: number, o: LoopOptions): Resu
     }
   };
   try {
-    for (let i = 0; i < o.warmup; i++) one();
-    const call = new Float64Array(o.iterations);
-    const deadline = process.hrtime.bigint() + BigInt(o.maxMs) * 1_000_000n;
-    let n = 0;
-    let total = 0n;
-    for (; n < o.iterations; n++) {
-      const t0 = process.hrtime.bigint();
-      one();
-      const t1 = process.hrtime.bigint();
-      call[n] = Number(t1 - t0);
-      total += t1 - t0;
-      if ((n & 7) === 7 && t1 > deadline) {
-        n++;
-        break;
-      }
-    }
-    return { ...result(v, 'seed', size, o.iterations, n, Number(total)), call: percentiles(call, n) };
+    warmUp(o, one);
+    return timeEach(o, size, one);
   } finally {
     closeFd(dev);
   }
 }
 
+/** Times `op` on its own, call by call, up to the iteration count or the time cap. */
+function timeEach(o: LoopOptions, bytesPerCall: number, op: () => void): Samples {
+  const call = new Float64Array(o.iterations);
+  const deadline = deadlineOf(o);
+  let n = 0;
+  let total = 0n;
+  let start = 0n;
+  let end = 0n;
+  while (n < o.iterations) {
+    const t0 = now();
+    op();
+    const t1 = now();
+    if (n === 0) start = t0;
+    end = t1;
+    call[n] = Number(t1 - t0);
+    total += t1 - t0;
+    n++;
+    if (n >= o.minIterations && t1 > deadline) break;
+  }
+  return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes: bytesPerCall * n, call: call.slice(0, n) };
+}
+
+/** Camera-like buffers: 1080p and 4K NV12 frames with 4 KiB metadata buffers, interleaved. */
+export const MIX_PATTERN: readonly number[] = [
+  1920 * 1080 * 3 / 2, // 3 110 400: a 1080p NV12 frame
+  4096, //               its metadata
+  3840 * 2160 * 3 / 2, // 12 441 600: a 4K NV12 frame
+  4096,
+  1920 * 1080 * 3 / 2,
+  4096,
+];
+/** How many buffers of the mix are alive at once: each allocation closes the oldest beyond this. */
+export const MIX_LIVE = 8;
+export const MIX_MEAN_SIZE = Math.round(MIX_PATTERN.reduce((a, b) => a + b, 0) / MIX_PATTERN.length);
+
+/**
+ * The mix: allocations cycle through MIX_PATTERN with MIX_LIVE buffers alive at once (the oldest is closed
+ * as each new one arrives). One iteration is one allocation plus the close of the oldest buffer, both timed.
+ */
+export function mixSamples(heap: Heap, o: LoopOptions): Samples {
+  const live: DmaBuf[] = [];
+  const step = (k: number, t?: { alloc: Float64Array; free: Float64Array; n: number }) => {
+    const size = MIX_PATTERN[k % MIX_PATTERN.length]!;
+    const t0 = now();
+    live.push(heap.allocate(size));
+    const t1 = now();
+    let t2 = t1;
+    if (live.length > MIX_LIVE) {
+      live.shift()!.close();
+      t2 = now();
+    }
+    if (t) {
+      t.alloc[t.n] = Number(t1 - t0);
+      t.free[t.n] = Number(t2 - t1);
+    }
+    return { size, t0, t2 };
+  };
+  try {
+    // Warm-up fills the ring, so every timed iteration allocates one buffer and frees one.
+    for (let i = 0; i < Math.max(o.warmup, MIX_LIVE); i++) step(i);
+    const t = { alloc: new Float64Array(o.iterations), free: new Float64Array(o.iterations), n: 0 };
+    const deadline = deadlineOf(o);
+    let total = 0n;
+    let bytes = 0;
+    let start = 0n;
+    let end = 0n;
+    while (t.n < o.iterations) {
+      const s = step(t.n, t);
+      if (t.n === 0) start = s.t0;
+      end = s.t2;
+      total += s.t2 - s.t0;
+      bytes += s.size;
+      t.n++;
+      if (t.n >= o.minIterations && s.t2 > deadline) break;
+    }
+    const n = t.n;
+    const call = new Float64Array(n);
+    for (let i = 0; i < n; i++) call[i] = t.alloc[i]! + t.free[i]!;
+    return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes, call, alloc: t.alloc.slice(0, n), free: t.free.slice(0, n) };
+  } finally {
+    for (const b of live.splice(0)) b.close();
+  }
+}
+
+/** Allocate, map, write one byte per 4 KiB page inside `withCpuAccess('write')`, close. */
+export function touchSamples(heap: Heap, size: number, o: LoopOptions): Samples {
+  const touch = (view: Uint8Array) => {
+    for (let i = 0; i < view.length; i += 4096) view[i] = 1;
+  };
+  warmUp(o, () => {
+    const b = heap.allocate(size);
+    b.withCpuAccess('write', touch);
+    b.close();
+  });
+  const call = new Float64Array(o.iterations);
+  const alloc = new Float64Array(o.iterations);
+  const free = new Float64Array(o.iterations);
+  const deadline = deadlineOf(o);
+  let n = 0;
+  let total = 0n;
+  let start = 0n;
+  let end = 0n;
+  while (n < o.iterations) {
+    const t0 = now();
+    const b = heap.allocate(size);
+    const t1 = now();
+    b.withCpuAccess('write', touch);
+    const t2 = now();
+    b.close();
+    const t3 = now();
+    if (n === 0) start = t0;
+    end = t3;
+    alloc[n] = Number(t1 - t0);
+    free[n] = Number(t3 - t2);
+    call[n] = Number(t3 - t0);
+    total += t3 - t0;
+    n++;
+    if (n >= o.minIterations && t3 > deadline) break;
+  }
+  return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes: size * n, call: call.slice(0, n), alloc: alloc.slice(0, n), free: free.slice(0, n) };
+}
+
+/**
+ * `beginCpuAccess`/`endCpuAccess('readwrite')` pairs on one mapped buffer. `shared`: its fd was read and a dup
+ * is held for the whole run, as an importer would, so a heap that skips syncs for private buffers must sync.
+ */
+export function syncSamples(heap: Heap, size: number, shared: boolean, o: LoopOptions): Samples {
+  const buf = heap.allocate(size);
+  let importer: number | undefined;
+  try {
+    buf.map();
+    if (shared) importer = buf.dup();
+    const pair = () => {
+      buf.beginCpuAccess('readwrite');
+      buf.endCpuAccess('readwrite');
+    };
+    warmUp(o, pair);
+    return timeEach(o, size, pair);
+  } finally {
+    if (importer !== undefined) closeFd(importer);
+    buf.close();
+  }
+}
+
 /** The line the seed's benchmark prints, so results compare with published ones. */
-export function seedLine(r: Result): string {
+export function seedLine(r: Pick<Result, 'size' | 'iterations' | 'totalNs' | 'nsPerCall'>): string {
   return `dmabuf heap: alloc ${r.size} bytes ${r.iterations} times in ${Math.round(r.totalNs)} ns \t ${Math.round(r.nsPerCall)} ns/call`;
 }

@@ -1,5 +1,66 @@
-// The terminal table: ns/call per heap and size, with the ratio to the kernel system heap.
-import type { Result } from './measure.js';
+// The report: its JSON shape, ratios to the kernel heap, and the tables printed on the terminal.
+import type { Result, Scenario } from './measure.js';
+import type { PressureInfo } from './pressure.js';
+
+export const FORMAT = 'dmaheap-bench/2';
+
+export interface Machine {
+  kernel: string;
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  inVm: boolean;
+  /** Under software emulation (QEMU TCG): the numbers are ratios, not absolute speeds. */
+  emulated: boolean;
+}
+
+export interface BenchReport {
+  format: typeof FORMAT;
+  date: string;
+  machine: Machine;
+  options: {
+    sizes: number[];
+    iterations: number;
+    maxMs: number;
+    warmup: number;
+    minIterations: number;
+    quick: boolean;
+    scenarios: string[];
+  };
+  /** What a scenario ran with, beyond its results. */
+  scenarioInfo: {
+    mix?: { pattern: number[]; live: number };
+    workers?: { threads: number };
+    pressure?: PressureInfo;
+  };
+  skipped: Array<{ variant: string; label: string; reason: string }>;
+  /** Runs that threw (absent when none did). */
+  failures?: Array<{ scenario: Scenario; variant: string; size: number; error: string }>;
+  results: Result[];
+}
+
+/** The order scenarios run and are shown in. */
+export const SCENARIO_ORDER: readonly Scenario[] = ['seed', 'mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure'];
+
+export const SCENARIO_TITLES: Record<Scenario, string> = {
+  seed: 'seed loop: allocate + close the same size',
+  mix: 'camera-like: 1080p and 4K NV12 frames with 4 KiB metadata buffers, several alive at once',
+  touch: 'allocate + map + touch every page inside withCpuAccess + close',
+  'sync-private': 'beginCpuAccess + endCpuAccess, fd never read (no importer)',
+  'sync-shared': 'beginCpuAccess + endCpuAccess, fd dup’ed and held (an importer attached)',
+  workers: 'seed loop in worker threads at once (aggregate ns per call)',
+  pressure: 'seed loop while another process holds most free memory',
+};
+
+/** Sets each result's ratio to the kernel heap's result of the same scenario and size. */
+export function addRatios(results: Result[]): void {
+  for (const r of results) {
+    const k = results.find((x) => x.variant === 'kernel' && x.size === r.size && x.scenario === r.scenario);
+    if (k && r.nsPerCall > 0) r.ratioToKernel = k.nsPerCall / r.nsPerCall;
+    else delete r.ratioToKernel;
+  }
+}
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
@@ -14,7 +75,15 @@ export function formatSize(bytes: number): string {
   for (const [u, n] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
     if (bytes >= n && bytes % n === 0) return `${bytes / n} ${u}iB`;
   }
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
   return `${bytes} B`;
+}
+
+/** An amount of memory, rounded: `965 MiB`, `2.9 GiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (bytes >= 1024 ** 2) return `${Math.round(bytes / 1024 ** 2)} MiB`;
+  return `${Math.round(bytes / 1024)} KiB`;
 }
 
 export function formatNs(ns: number): string {
@@ -23,13 +92,16 @@ export function formatNs(ns: number): string {
   return `${Math.round(ns)} ns`;
 }
 
-export function table(results: Result[], sizes: number[]): string {
-  const variants = [...new Map(results.map((r) => [r.variant, r.label])).entries()];
-  const head = ['heap', ...sizes.map(formatSize)];
+/** One scenario's table: a row per heap, a column per size, ns/call with the ratio to the kernel heap. */
+export function table(results: Result[], scenario: Scenario = 'seed'): string {
+  const mine = results.filter((r) => r.scenario === scenario);
+  const sizes = [...new Set(mine.map((r) => r.size))].sort((a, b) => a - b);
+  const variants = [...new Map(mine.map((r) => [r.variant, r.label])).entries()];
+  const head = ['heap', ...sizes.map((s) => (scenario === 'mix' ? 'mix' : formatSize(s)))];
   const rows = variants.map(([id, label]) => [
     label,
     ...sizes.map((s) => {
-      const r = results.find((x) => x.variant === id && x.size === s);
+      const r = mine.find((x) => x.variant === id && x.size === s);
       if (!r) return '-';
       const ratio = r.ratioToKernel === undefined || id === 'kernel' ? '' : ` ×${r.ratioToKernel.toFixed(2)}`;
       return `${formatNs(r.nsPerCall)}${ratio}`;
@@ -38,7 +110,7 @@ export function table(results: Result[], sizes: number[]): string {
   const widths = head.map((_, c) => Math.max(...[head, ...rows].map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [
-    'ns per allocate+close (×N: kernel heap time / this heap time, higher is faster)',
+    `${scenario}: ${SCENARIO_TITLES[scenario]} (ns per call; ×N: kernel heap time / this heap time, higher is faster)`,
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.map(line),

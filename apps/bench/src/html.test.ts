@@ -1,0 +1,192 @@
+// The HTML report in headless Chromium (Debian's `chromium`, driven by playwright-core): it renders offline,
+// every chart holds the numbers of the JSON it was made from, and the page logs no error. The JSON is a real
+// result of `node scripts/bench.mjs --quick --sizes 4K,1M` in the VM (src/fixtures/vm-quick.json).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderHtml } from './html.js';
+import type { Result } from './measure.js';
+import type { DatasetTag } from './page.js';
+import type { BenchReport } from './report.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const root = join(import.meta.dirname, '..', '..', '..');
+const report = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'vm-quick.json'), 'utf8')) as BenchReport;
+
+interface ChartDump {
+  type: string;
+  valueScale: string | undefined;
+  labels: string[];
+  datasets: Array<{ label: string; data: Array<number | null>; tag: DatasetTag }>;
+}
+
+let work: string;
+let context: BrowserContext;
+let page: Page;
+let htmlUrl: string;
+const problems: string[] = [];
+const requests: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (scripts/bootstrap.sh does)`);
+  work = mkdtempSync(join(tmpdir(), 'dmaheap-bench-html-'));
+  const html = join(work, 'bench.html');
+  writeFileSync(html, renderHtml(report));
+  htmlUrl = pathToFileURL(html).href;
+  context = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(htmlUrl, { waitUntil: 'load' });
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function find(scenario: string, variant: string, size: number): Result | undefined {
+  return report.results.find((r) => r.scenario === scenario && r.variant === variant && r.size === size);
+}
+
+function expected(tag: DatasetTag, category: string | number): number | null {
+  const variant = tag.variant ?? (category as string);
+  const size = tag.size ?? (category as number);
+  const r = find(tag.scenario, variant, size);
+  if (!r) return null;
+  if (tag.stat === 'nsPerCall') return r.nsPerCall;
+  if (tag.stat === 'ratioToKernel') return r.ratioToKernel ?? null;
+  return r.call?.[tag.stat] ?? null;
+}
+
+/** What the page's Chart.js chart objects hold (read back with `Chart.getChart`). */
+interface PageChart {
+  config: { type: string };
+  options: { indexAxis?: string; scales: Record<string, { type: string } | undefined> };
+  data: { labels: string[]; datasets: Array<{ label: string; data: Array<number | null>; dmaheap: DatasetTag }> };
+}
+
+async function charts(): Promise<Record<string, ChartDump>> {
+  return page.evaluate(() => {
+    const w = window as unknown as { benchCharts: string[]; Chart: { getChart(id: string): PageChart } };
+    const out: Record<string, ChartDump> = {};
+    for (const id of w.benchCharts) {
+      const c = w.Chart.getChart(id);
+      out[id] = {
+        type: c.config.type,
+        valueScale: c.options.scales[c.options.indexAxis === 'y' ? 'x' : 'y']?.type,
+        labels: [...c.data.labels],
+        datasets: c.data.datasets.map((d) => ({ label: d.label, data: [...d.data], tag: d.dmaheap })),
+      };
+    }
+    return out;
+  });
+}
+
+describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
+  it('renders the machine, the emulation warning and every chart, offline', async () => {
+    expect(await page.title()).toContain('dmaheap bench');
+    const facts = await page.locator('dl.facts').innerText();
+    expect(facts).toContain(report.machine.kernel);
+    expect(facts).toContain(report.machine.node);
+    expect(report.machine.emulated).toBe(true);
+    expect(await page.locator('.banner').innerText()).toContain('ratios, not absolute speeds');
+
+    const sizes = report.options.sizes;
+    const drawn = await page.evaluate(() => (window as unknown as { benchCharts: string[] }).benchCharts);
+    expect(drawn).toEqual([
+      'chart-seed',
+      'chart-progression',
+      ...sizes.map((s) => `chart-latency-${s}`),
+      'chart-mix',
+      'chart-touch',
+      'chart-sync-private',
+      'chart-sync-shared',
+      'chart-workers',
+      'chart-pressure',
+    ]);
+    for (const id of drawn) {
+      const box = await page.locator(`#${id}`).boundingBox();
+      expect(box?.width, id).toBeGreaterThan(300);
+      expect(box?.height, id).toBeGreaterThan(200);
+    }
+    // Nothing but the file itself was asked for: Chart.js and the data are inlined.
+    expect(requests).toEqual([htmlUrl]);
+    expect(await page.locator('ul.skipped').innerText()).toContain('needs the CMA test kernel');
+  });
+
+  it('draws ns/call per size per heap on a log scale, from the JSON', async () => {
+    const seed = (await charts())['chart-seed']!;
+    expect(seed.type).toBe('line');
+    expect(seed.valueScale).toBe('logarithmic');
+    expect(seed.labels).toEqual(['4 KiB', '1 MiB']);
+    const variants = [...new Set(report.results.filter((r) => r.scenario === 'seed').map((r) => r.variant))];
+    expect(seed.datasets.map((d) => d.tag.variant)).toEqual(variants);
+    const kernel = seed.datasets.find((d) => d.tag.variant === 'kernel')!;
+    expect(kernel.data).toEqual(report.options.sizes.map((s) => find('seed', 'kernel', s)!.nsPerCall));
+  });
+
+  it('draws the per-patch progression as ratios to the kernel heap', async () => {
+    const p = (await charts())['chart-progression']!;
+    expect(p.labels).toEqual(['kernel system heap', 'sgtable baseline', '+ higher orders', '+ page pool', '+ skip sync']);
+    expect(p.datasets.map((d) => d.tag.size)).toEqual(report.options.sizes);
+    for (const d of p.datasets) {
+      expect(d.data[0]).toBe(1);
+      expect(d.data).toEqual(['kernel', 'sgtable', 'orders', 'pagepool', 'skipsync'].map((v) => find('seed', v, d.tag.size!)!.ratioToKernel));
+    }
+  });
+
+  it('every number in every chart is the JSON’s, and every result is charted', async () => {
+    const all = await charts();
+    const charted = new Set<string>();
+    let points = 0;
+    for (const [id, chart] of Object.entries(all)) {
+      expect(chart.datasets.length, id).toBeGreaterThan(0);
+      for (const d of chart.datasets) {
+        expect(d.data.length, `${id} ${d.label}`).toBe(d.tag.categories.length);
+        d.data.forEach((value, i) => {
+          const category = d.tag.categories[i]!;
+          expect(value, `${id} ${d.label} at ${category}`).toBe(expected(d.tag, category));
+          if (value !== null) points++;
+          if (d.tag.stat === 'nsPerCall') charted.add(`${d.tag.scenario} ${d.tag.variant ?? category} ${d.tag.size ?? category}`);
+        });
+      }
+    }
+    expect(points).toBeGreaterThan(report.results.length);
+    expect([...charted].sort()).toEqual(report.results.map((r) => `${r.scenario} ${r.variant} ${r.size}`).sort());
+    // Latency distributions: p50 / p99 / max per heap, at each size.
+    const latency = all[`chart-latency-${report.options.sizes[0]}`]!;
+    expect(latency.datasets.map((d) => d.label)).toEqual(['p50', 'p99', 'max']);
+    expect(latency.valueScale).toBe('logarithmic');
+  });
+
+  it('logs no errors, and reads well (screenshot in test-results/bench-report.png)', async () => {
+    await page.waitForTimeout(200);
+    expect(problems).toEqual([]);
+    const out = join(root, 'test-results', 'bench-report.png');
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    await page.screenshot({ path: out, fullPage: true });
+    expect(statSync(out).size).toBeGreaterThan(50_000);
+  });
+});

@@ -1,0 +1,67 @@
+// The plan on this machine (the host has neither dma-buf heaps nor udmabuf: every heap is skipped, with why),
+// and the pure parts of the scenarios.
+import { describe, expect, it } from 'vitest';
+import { MIX_MEAN_SIZE, MIX_PATTERN, type Samples } from './measure.js';
+import { plan, SCENARIO_NAMES } from './scenarios.js';
+import { VARIANTS } from './variants.js';
+import { mergeSamples } from './workers.js';
+
+describe('the plan', () => {
+  it('lists the heaps that cannot run here, each once, with the reason', () => {
+    const { tasks, skipped } = plan(SCENARIO_NAMES, undefined, [4096]);
+    const runnable = VARIANTS.filter((v) => !v.skip()).map((v) => v.id);
+    expect(tasks.every((t) => runnable.includes(t.variant.id))).toBe(true);
+    expect(new Set(skipped.map((s) => s.variant)).size).toBe(skipped.length);
+    for (const s of skipped) expect(s.reason).toMatch(/\S/);
+    if (runnable.length === 0) expect(skipped.map((s) => s.variant)).toEqual(VARIANTS.map((v) => v.id));
+  });
+
+  it('keeps a place for cmaHeap() and bufferPool(cmaHeap()), skipped until the CMA kernel runs them', () => {
+    const { skipped } = plan(['seed'], ['cma-heap', 'pool-cma'], [4096]);
+    expect(skipped).toEqual([
+      { variant: 'cma-heap', label: 'cmaHeap()', reason: 'needs the CMA test kernel' },
+      { variant: 'pool-cma', label: 'bufferPool(cmaHeap())', reason: 'needs the CMA test kernel' },
+    ]);
+  });
+
+  it('knows every scenario, and rejects nothing it lists', () => {
+    expect(SCENARIO_NAMES).toEqual(['seed', 'mix', 'touch', 'sync', 'pressure', 'workers']);
+  });
+});
+
+describe('the camera-like mix', () => {
+  it('is 1080p and 4K NV12 frames with 4 KiB metadata', () => {
+    expect(new Set(MIX_PATTERN)).toEqual(new Set([3_110_400, 12_441_600, 4096]));
+    expect(MIX_MEAN_SIZE).toBe(Math.round((2 * 3_110_400 + 12_441_600 + 3 * 4096) / 6));
+  });
+});
+
+describe('worker threads merged', () => {
+  const s = (startNs: number, endNs: number, calls: number[]): Samples => ({
+    n: calls.length,
+    totalNs: calls.reduce((a, b) => a + b, 0),
+    startNs,
+    endNs,
+    bytes: calls.length * 4096,
+    call: Float64Array.from(calls),
+    alloc: Float64Array.from(calls.map((c) => c / 2)),
+    free: Float64Array.from(calls.map((c) => c / 2)),
+  });
+
+  it('are wall time over all calls, with every call in the percentiles', () => {
+    const m = mergeSamples([s(1000, 5000, [1000, 3000]), s(1500, 7000, [2000, 2000, 1500])]);
+    expect(m.n).toBe(5);
+    expect(m.totalNs).toBe(6000); // from the first start to the last end
+    expect(m.bytes).toBe(5 * 4096);
+    expect([...m.call]).toEqual([1000, 3000, 2000, 2000, 1500]);
+    expect(m.alloc?.length).toBe(5);
+  });
+
+  it('have no per-call samples when the C loop ran', () => {
+    const c = (t: number): Samples => ({ n: 10, totalNs: 100, startNs: t, endNs: t + 100, bytes: 0, call: new Float64Array(0) });
+    const m = mergeSamples([c(0), c(50)]);
+    expect(m.call.length).toBe(0);
+    expect(m.alloc).toBeUndefined();
+    expect(m.totalNs).toBe(150);
+  });
+});
