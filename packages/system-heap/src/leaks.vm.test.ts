@@ -2,80 +2,54 @@
 // all pool memory given back by trim(). DMAHEAP_SOAK=1 runs ten times more cycles (before closing an issue).
 // The cycles run in a child process (with --expose-gc), awaited asynchronously: its RSS is the heap's alone,
 // and the test runner stays responsive through minutes of work.
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CHILD_HEAPS, runInChild } from './child.test-helpers.js';
 
 const CYCLES = Number(process.env.DMAHEAP_LEAK_CYCLES ?? (process.env.DMAHEAP_SOAK === '1' ? 1_000_000 : 100_000));
 // Small and mixed: leak detection needs many cycles, not large buffers (1 MiB would dominate the run time).
 const SIZES = [4096, 65_536, 4096, 12_288, 262_144];
 
-const require = createRequire(import.meta.url);
-const entries = {
-  native: require.resolve('@dmaheap/native'),
-  pagepool: require.resolve('@dmaheap/pagepool'),
-  systemHeap: require.resolve('@dmaheap/system-heap'),
-};
-
-const HEAPS: Record<string, string> = {
-  "kernelHeap('system')": "native.kernelHeap('system')",
-  'systemHeap()': 'sh.systemHeap()',
-  "bufferPool(kernelHeap('system'))": "pp.bufferPool(native.kernelHeap('system'))",
-  'bufferPool(systemHeap())': 'pp.bufferPool(sh.systemHeap())',
-};
-
-function script(open: string): string {
-  return `
-    import { readFileSync } from 'node:fs';
-    const native = await import(${JSON.stringify(entries.native)});
-    const pp = await import(${JSON.stringify(entries.pagepool)});
-    const sh = await import(${JSON.stringify(entries.systemHeap)});
-    const kB = (file, field) => Number(new RegExp('^' + field + ':\\\\s+(\\\\d+) kB', 'm').exec(readFileSync(file, 'utf8'))[1]) * 1024;
-    const SIZES = ${JSON.stringify(SIZES)};
-    const CYCLES = ${CYCLES};
-    const fds0 = native.openFdCount();
-    const shmem0 = kB('/proc/meminfo', 'Shmem');
-    const heap = ${open};
-    // Warm up (JIT, pools, arenas); then a full collection and a mark at every quarter.
-    for (let i = 0; i < 2000; i++) heap.allocate(SIZES[i % SIZES.length]).close();
-    const fds1 = native.openFdCount();
-    const marks = [];
-    const mark = () => { globalThis.gc(); marks.push({ rss: kB('/proc/self/status', 'VmRSS'), heap: process.memoryUsage().heapUsed }); };
-    const started = Date.now();
-    for (let i = 0; i < CYCLES; i++) {
-      if (i % (CYCLES / 4) === 0) mark();
-      const b = heap.allocate(SIZES[i % SIZES.length]);
-      if (i % 1000 === 0) b.withCpuAccess('write', (v) => v.fill(1)); // some dirty ones, so zeroing runs too
-      b.close();
-    }
-    mark();
-    const seconds = (Date.now() - started) / 1000;
-    const fds2 = native.openFdCount();
-    heap.trim?.(0);
-    const shmemTrimmed = kB('/proc/meminfo', 'Shmem');
-    const stats = heap.stats();
-    heap.close();
-    console.log(JSON.stringify({ seconds, fds: [fds0, fds1, fds2, native.openFdCount()], marks, shmem0, shmemTrimmed, live: [stats.liveBuffers, stats.liveBytes] }));
-  `;
-}
+const body = (open: string) => `
+  const SIZES = ${JSON.stringify(SIZES)};
+  const CYCLES = ${CYCLES};
+  const fds0 = native.openFdCount();
+  const shmem0 = kB('/proc/meminfo', 'Shmem');
+  const heap = ${open};
+  // Warm up (JIT, pools, arenas); then a full collection and a mark at every quarter.
+  for (let i = 0; i < 2000; i++) heap.allocate(SIZES[i % SIZES.length]).close();
+  const fds1 = native.openFdCount();
+  const marks = [];
+  const mark = () => { globalThis.gc(); marks.push({ rss: kB('/proc/self/status', 'VmRSS'), heap: process.memoryUsage().heapUsed }); };
+  const started = Date.now();
+  for (let i = 0; i < CYCLES; i++) {
+    if (i % (CYCLES / 4) === 0) mark();
+    const b = heap.allocate(SIZES[i % SIZES.length]);
+    if (i % 1000 === 0) b.withCpuAccess('write', (v) => v.fill(1)); // some dirty ones, so zeroing runs too
+    b.close();
+  }
+  mark();
+  const seconds = (Date.now() - started) / 1000;
+  const fds2 = native.openFdCount();
+  heap.trim?.(0);
+  const shmemTrimmed = kB('/proc/meminfo', 'Shmem');
+  const stats = heap.stats();
+  heap.close();
+  console.log(JSON.stringify({ seconds, fds: [fds0, fds1, fds2, native.openFdCount()], marks, shmem0, shmemTrimmed, live: [stats.liveBuffers, stats.liveBytes] }));
+`;
 
 const MiB = 2 ** 20;
 
 describe(`${CYCLES} allocate/close cycles leave nothing behind`, () => {
-  for (const [label, open] of Object.entries(HEAPS)) {
+  for (const [label, open] of Object.entries(CHILD_HEAPS)) {
     it(label, { timeout: 60 * 60_000 }, async () => {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', script(open)], {
-        encoding: 'utf8',
-      });
-      const r = JSON.parse(stdout) as {
+      const r = await runInChild<{
         seconds: number;
         fds: number[];
         marks: Array<{ rss: number; heap: number }>;
         shmem0: number;
         shmemTrimmed: number;
         live: number[];
-      };
+      }>(body(open), ['--expose-gc']);
       console.log(
         `${label}: ${CYCLES} cycles in ${r.seconds.toFixed(1)} s; fds ${r.fds.join(' → ')}; ` +
           `RSS ${r.marks.map((m) => (m.rss / MiB).toFixed(1)).join(' → ')} MiB; JS heap ${r.marks.map((m) => (m.heap / MiB).toFixed(1)).join(' → ')} MiB; ` +
