@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `host` runs pure TypeScript tests anywhere; `vm` runs tests of kernel behaviour and is
-// started inside the VM test bed (scripts/test.mjs), against Debian's 6.12 kernel.
+// Four projects: `host` runs pure TypeScript tests anywhere; `vm` runs tests of kernel behaviour and is
+// started inside the VM test bed (scripts/test.mjs), against Debian's 6.12 kernel; `lowmem` runs memory
+// exhaustion (`*.lowmem.vm.test.ts`) in its own small boot, where nothing else runs beside it; `cma` runs the
+// tests that need contiguous memory (`*.cma.vm.test.ts`), in a boot on the CMA kernel the test bed builds.
 export default defineConfig({
   test: {
     projects: [
@@ -17,8 +19,32 @@ export default defineConfig({
         test: {
           name: 'vm',
           include: ['{packages,apps,tools}/*/src/**/*.vm.test.ts'],
+          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/node_modules/**', '**/dist/**'],
+          pool: 'forks',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'lowmem',
+          include: ['{packages,apps,tools}/*/src/**/*.lowmem.vm.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'cma',
+          include: ['{packages,apps,tools}/*/src/**/*.cma.vm.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          pool: 'forks',
+          // One file at a time: the exhaustion tests use up all contiguous memory, which any other file
+          // allocating at the same moment would see.
+          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
         },

@@ -89,7 +89,7 @@ interface PageChart {
 
 async function charts(): Promise<Record<string, ChartDump>> {
   return page.evaluate(() => {
-    const w = window as unknown as { benchCharts: string[]; Chart: { getChart(id: string): PageChart } };
+    const w = globalThis as unknown as { benchCharts: string[]; Chart: { getChart(id: string): PageChart } };
     const out: Record<string, ChartDump> = {};
     for (const id of w.benchCharts) {
       const c = w.Chart.getChart(id);
@@ -114,7 +114,7 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
     expect(await page.locator('.banner').innerText()).toContain('ratios, not absolute speeds');
 
     const sizes = report.options.sizes;
-    const drawn = await page.evaluate(() => (window as unknown as { benchCharts: string[] }).benchCharts);
+    const drawn = await page.evaluate(() => (globalThis as unknown as { benchCharts: string[] }).benchCharts);
     expect(drawn).toEqual([
       'chart-seed',
       'chart-progression',

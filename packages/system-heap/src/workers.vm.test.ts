@@ -59,7 +59,7 @@ describe('crash safety', () => {
       ['--input-type=module', '-e', `const n = await import(${JSON.stringify(entries.native)}); const v = new Uint8Array(n.mmapFd(3, { length: 1 << 20 })); process.stdout.write(String(v[7])); setInterval(() => {}, 1000);`],
       { stdio: ['ignore', 'pipe', 'inherit', fd] },
     );
-    const seen = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const seen = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
     expect(seen).toBe(String(0x5a));
     buf.close();
     require('node:fs').closeSync(fd);

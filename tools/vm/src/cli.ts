@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// dmaheap-vm [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G] [--rw DIR]... -- COMMAND...
+// dmaheap-vm [--kernel stock|cma] [--cma-setup] [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G]
+//            [--cmdline ARGS] [--rw DIR]... -- COMMAND...
 import { parseArgs } from 'node:util';
-import { runInVm, type ModuleLoad } from './run.js';
+import { runInVm, type ModuleLoad, type RunOptions } from './run.js';
+import { VM_CMA_TEST_SETUP } from './setup.js';
 
 const dash = process.argv.indexOf('--');
 if (dash < 0 || dash === process.argv.length - 1) {
-  process.stderr.write('usage: dmaheap-vm [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--rw DIR] -- COMMAND...\n');
+  process.stderr.write(
+    'usage: dmaheap-vm [--kernel stock|cma] [--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] -- COMMAND...\n' +
+      '  --cma-setup: the CMA kernel booted as the CMA tests expect (VM_CMA_TEST_SETUP)\n',
+  );
   process.exit(2);
 }
 const { values } = parseArgs({
@@ -16,16 +21,27 @@ const { values } = parseArgs({
     user: { type: 'string' },
     memory: { type: 'string' },
     rw: { type: 'string', multiple: true },
+    kernel: { type: 'string' },
+    cmdline: { type: 'string' },
+    'cma-setup': { type: 'boolean' },
   },
 });
+if (values.kernel !== undefined && values.kernel !== 'stock' && values.kernel !== 'cma') {
+  process.stderr.write(`--kernel is stock or cma, got ${values.kernel}\n`);
+  process.exit(2);
+}
+const base: Partial<RunOptions> = values['cma-setup'] ? { ...VM_CMA_TEST_SETUP } : {};
 const modules: ModuleLoad[] = (values.module ?? []).map((m) => {
   const [name, params] = m.split(/:(.*)/s);
   return { name: name!, params: params ?? '' };
 });
 const user = values.user?.split(':').map(Number);
 const result = await runInVm({
+  ...base,
   command: process.argv.slice(dash + 1),
-  modules,
+  ...(modules.length ? { modules } : {}),
+  ...(values.kernel ? { kernel: values.kernel as 'stock' | 'cma' } : {}),
+  ...(values.cmdline ? { cmdline: [base.cmdline, values.cmdline].filter(Boolean).join(' ') } : {}),
   ...(values.hugepages ? { hugepages: Number(values.hugepages) } : {}),
   ...(user ? { user: { uid: user[0]!, gid: user[1] ?? user[0]! } } : {}),
   ...(values.memory ? { memory: values.memory } : {}),

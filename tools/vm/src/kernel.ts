@@ -1,11 +1,11 @@
-// Fetches Debian's 6.12 kernel package into a cache (without installing it on the host) and builds the
-// initramfs that mounts this machine's filesystem over 9p and runs a job inside.
+// Fetches Debian's 6.12 kernel package into a cache (without installing it on the host), or builds a small
+// all-built-in kernel with CMA from Debian's linux-source-6.12 (./cma-kernel.ts), and builds the initramfs that
+// mounts this machine's filesystem over 9p and runs a job inside.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { renameSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 /** The Debian meta-package whose dependency is the real kernel image (6.12 has dma-buf heaps and udmabuf). */
@@ -19,8 +19,11 @@ export interface Kernel {
   release: string;
   /** Path of the bzImage. */
   image: string;
-  /** Root for `modprobe -d`: holds `lib/modules/<release>` with `modules.dep`. */
-  modulesRoot: string;
+  /**
+   * Root for `modprobe -d`: holds `lib/modules/<release>` with `modules.dep`. Absent for a kernel with
+   * everything built in (the CMA kernel): such a kernel takes driver options on its command line instead.
+   */
+  modulesRoot?: string;
   /** gzip'ed newc initramfs. */
   initramfs: string;
 }
@@ -29,11 +32,11 @@ export function cacheDir(): string {
   return process.env.DMAHEAP_VM_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'dmaheap', 'vm');
 }
 
-function run(cmd: string, args: string[], cwd?: string): string {
+export function run(cmd: string, args: string[], cwd?: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function log(msg: string): void {
+export function log(msg: string): void {
   process.stderr.write(`[vm] ${msg}\n`);
 }
 
@@ -79,15 +82,19 @@ export function ensureStockKernel(): Kernel {
   }
   const root = join(base, 'root');
   const release = readdirSync(join(root, 'lib', 'modules'))[0]!;
-  const kernel: Kernel = {
-    release,
-    image: join(root, 'boot', `vmlinuz-${release}`),
-    modulesRoot: root,
-    // Named by what goes into it, so a changed /init never meets an old cached image.
-    initramfs: join(base, `initramfs-${createHash('sha256').update(INIT).update(NINEP_MODULES.join()).digest('hex').slice(0, 12)}.cpio.gz`),
-  };
-  if (!existsSync(kernel.initramfs)) buildInitramfs(kernel);
-  return kernel;
+  return withInitramfs(base, { release, image: join(root, 'boot', `vmlinuz-${release}`), modulesRoot: root });
+}
+
+/**
+ * Completes a kernel with its initramfs, built once into `dir` and named by what goes into it (the /init
+ * script, and the 9p modules when the kernel has modules), so a changed /init never meets an old cached image.
+ */
+export function withInitramfs(dir: string, kernel: Omit<Kernel, 'initramfs'>): Kernel {
+  const modules = kernel.modulesRoot ? NINEP_MODULES : [];
+  const hash = createHash('sha256').update(INIT).update(modules.join()).digest('hex').slice(0, 12);
+  const full: Kernel = { ...kernel, initramfs: join(dir, `initramfs-${hash}.cpio.gz`) };
+  if (!existsSync(full.initramfs)) buildInitramfs(full);
+  return full;
 }
 
 function findModule(modulesRoot: string, release: string, name: string): string {
@@ -104,7 +111,10 @@ const INIT = `#!/bin/busybox sh
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for m in ${NINEP_MODULES.join(' ')}; do insmod /lib/mod/$m.ko || echo "dmaheap-vm: insmod $m failed"; done
+for m in ${NINEP_MODULES.join(' ')}; do
+  # A kernel with 9p built in (the CMA kernel) has an initramfs without module files: nothing to load.
+  if [ -e /lib/mod/$m.ko ]; then insmod /lib/mod/$m.ko || echo "dmaheap-vm: insmod $m failed"; fi
+done
 job=$(sed -n 's/.*dmaheap\\.job=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host /mnt || { echo "dmaheap-vm: cannot mount host"; poweroff -f; }
 cp "/mnt$job/shares" /shares
@@ -133,11 +143,14 @@ function buildInitramfs(kernel: Kernel): void {
   for (const d of ['bin', 'proc', 'sys', 'dev', 'mnt', 'lib/mod']) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync('/bin/busybox', join(dir, 'bin', 'busybox'));
   chmodSync(join(dir, 'bin', 'busybox'), 0o755);
-  for (const m of NINEP_MODULES) {
-    const src = findModule(kernel.modulesRoot, kernel.release, m);
-    const out = join(dir, 'lib', 'mod', `${m}.ko`);
-    if (src.endsWith('.xz')) writeFileSync(out, execFileSync('xz', ['-dc', src], { maxBuffer: 64 << 20 }));
-    else copyFileSync(src, out);
+  const modulesRoot = kernel.modulesRoot;
+  if (modulesRoot) {
+    for (const m of NINEP_MODULES) {
+      const src = findModule(modulesRoot, kernel.release, m);
+      const out = join(dir, 'lib', 'mod', `${m}.ko`);
+      if (src.endsWith('.xz')) writeFileSync(out, execFileSync('xz', ['-dc', src], { maxBuffer: 64 << 20 }));
+      else copyFileSync(src, out);
+    }
   }
   writeFileSync(join(dir, 'init'), INIT, { mode: 0o755 });
   const files = execFileSync('find', ['.', '-mindepth', '1'], { cwd: dir, encoding: 'utf8' });

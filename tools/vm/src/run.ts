@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ensureCmaKernel } from './cma-kernel.js';
 import { cacheDir, ensureStockKernel, type Kernel } from './kernel.js';
 
 export interface ModuleLoad {
@@ -23,7 +24,10 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Run as this uid/gid instead of root (e.g. 65534 for `nobody`). */
   user?: { uid: number; gid: number };
-  /** Kernel modules to load first, with parameters. */
+  /**
+   * Kernel modules to load first, with parameters. Refused for a kernel without a modules root (the CMA
+   * kernel has everything built in: give driver options in `cmdline`, e.g. `vivid.n_devs=2`).
+   */
   modules?: Array<string | ModuleLoad>;
   /** Huge pages to reserve (`/proc/sys/vm/nr_hugepages`) first. */
   hugepages?: number;
@@ -40,7 +44,8 @@ export interface RunOptions {
   accel?: 'auto' | 'kvm' | 'tcg';
   /** Receives each line the command prints (kernel messages filtered out). Default: process.stdout. */
   onLine?: (line: string) => void;
-  kernel?: Kernel;
+  /** The kernel to boot: `'stock'` (Debian's 6.12, the default), `'cma'` (built once, see ensureCmaKernel) or one given. */
+  kernel?: Kernel | 'stock' | 'cma';
 }
 
 export interface RunResult {
@@ -89,7 +94,7 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string): string {
   for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shellQuote(v)}`);
   for (const m of opts.modules ?? []) {
     const { name, params } = typeof m === 'string' ? { name: m, params: '' } : m;
-    lines.push(`modprobe -d ${shellQuote(kernel.modulesRoot)} ${shellQuote(name)} ${params ?? ''}`);
+    lines.push(`modprobe -d ${shellQuote(kernel.modulesRoot!)} ${shellQuote(name)} ${params ?? ''}`);
   }
   if (opts.hugepages) lines.push(`echo ${opts.hugepages} > /proc/sys/vm/nr_hugepages`);
   lines.push(...(opts.setup ?? []));
@@ -127,7 +132,14 @@ let jobCounter = 0;
 
 /** Boots the guest, runs `opts.command`, streams its output and returns its exit code. */
 export async function runInVm(opts: RunOptions): Promise<RunResult> {
-  const kernel = opts.kernel ?? ensureStockKernel();
+  const kernel = opts.kernel === 'cma' ? ensureCmaKernel() : opts.kernel === undefined || opts.kernel === 'stock' ? ensureStockKernel() : opts.kernel;
+  if (opts.modules?.length && !kernel.modulesRoot) {
+    const names = opts.modules.map((m) => (typeof m === 'string' ? m : m.name)).join(', ');
+    throw new Error(
+      `kernel ${kernel.release} has no modules (everything is built in), so modules cannot be loaded: ${names}; ` +
+        'give driver options on the kernel command line instead (cmdline, e.g. "vivid.n_devs=2")',
+    );
+  }
   const cwd = resolve(opts.cwd ?? process.cwd());
   const jobDir = join(cacheDir(), 'jobs', `${process.pid}-${Date.now()}-${jobCounter++}`);
   rmSync(jobDir, { recursive: true, force: true });
@@ -137,7 +149,7 @@ export async function runInVm(opts: RunOptions): Promise<RunResult> {
   const shares: Share[] = [
     { path: jobDir, writable: true },
     ...(opts.writable ?? [cwd]).map((p) => ({ path: resolve(p), writable: true })),
-    { path: kernel.modulesRoot, writable: false },
+    ...(kernel.modulesRoot ? [{ path: kernel.modulesRoot, writable: false }] : []),
   ];
   writeFileSync(join(jobDir, 'shares'), shares.map((s, i) => `s${i} ${s.writable ? 'rw' : 'ro'} ${s.path}\n`).join(''));
   writeFileSync(join(jobDir, 'job.sh'), jobScript(opts, kernel, cwd));

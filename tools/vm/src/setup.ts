@@ -13,3 +13,23 @@ export const VM_TEST_SETUP = {
   memory: '3G',
   setup: ['echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled'],
 } satisfies Partial<RunOptions>;
+
+/**
+ * Contiguous memory the CMA kernel reserves at boot (`cma=`): the heap `/dev/dma_heap/reserved`. In the 3 GiB
+ * guest up to 1536M can be reserved (2G: "cma: Failed to reserve 2048 MiB"); 256M keeps the exhaustion tests
+ * short (the whole area is used up in about 2 s under TCG).
+ */
+export const VM_CMA_SIZE = '256M';
+
+/**
+ * The guest the CMA tests (`*.cma.vm.test.ts`) expect: the CMA kernel (ensureCmaKernel: everything built in)
+ * booted with `cma=256M`, so the CMA heap is `/dev/dma_heap/reserved`; vivid's vmalloc and dma-contig capture
+ * queues (/dev/video0, /dev/video1) through its options on the command line; vgem; debugfs mounted for the
+ * CMA allocator's own view (`/sys/kernel/debug/cma/reserved/`).
+ */
+export const VM_CMA_TEST_SETUP = {
+  kernel: 'cma',
+  cmdline: `cma=${VM_CMA_SIZE} vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1`,
+  memory: '3G',
+  setup: ['mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true'],
+} satisfies Partial<RunOptions>;
