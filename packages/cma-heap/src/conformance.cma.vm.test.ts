@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { listHeaps, openHeap } from '@dmaheap/core';
 import { describeHeapConformance } from '@dmaheap/core/testing';
 import { kernelHeap } from '@dmaheap/native';
-// The pool, from source: it is not a dependency of this package (tests only).
+// The pool (a dev dependency: pools over this heap are tested here).
 import { bufferPool } from '@dmaheap/pagepool';
 import { cmaHeap, CmaBuffer } from './index.js';
 
