@@ -228,8 +228,11 @@ class SystemHeap extends AbstractHeap {
       const offset = arena.carve(bytes);
       if (offset !== undefined) return { arena, offset, order, dirty: false };
     }
-    if ((this.#arenas.length + 1) * this.#arenaBytes > this.#maxBytes && this.#arenas.length > 0) return undefined;
-    const arena = new Arena(this.#arenas.length, Math.min(this.#arenaBytes, this.#maxBytes));
+    // A new arena takes what is left of maxBytes, up to arenaBytes: the last one may be smaller.
+    const left = this.#maxBytes - this.#arenas.reduce((n, a) => n + a.size, 0);
+    const size = Math.floor(Math.min(this.#arenaBytes, left) / PAGE_SIZE) * PAGE_SIZE;
+    if (size < bytes) return undefined;
+    const arena = new Arena(this.#arenas.length, size);
     this.#arenas.push(arena);
     const offset = arena.carve(bytes);
     return offset === undefined ? undefined : { arena, offset, order, dirty: false };
