@@ -6,7 +6,6 @@
 // `EINVAL: invalid argument, ioctl(DRM_IOCTL_MODE_MAP_DUMB)`.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { isSystemError, systemError } from './errors.js';
 import { constants, ioctl } from './syscalls.js';
 
 /* ---------------- request numbers ---------------- */
@@ -58,16 +57,6 @@ export const VGEM_FENCE_WRITE = 0x1;
 
 /* ---------------- calls ---------------- */
 
-/** The ioctl, its system error renamed after the request (`ioctl(DRM_IOCTL_GEM_CLOSE)`). */
-function call(fd: number, name: string, request: number, arg: Uint8Array): number {
-  try {
-    return ioctl(fd, request, arg);
-  } catch (err) {
-    if (isSystemError(err)) throw systemError(`ioctl(${name})`, err.errno, { fd });
-    throw err;
-  }
-}
-
 function struct(size: number): [Uint8Array, DataView] {
   const b = new Uint8Array(size);
   return [b, new DataView(b.buffer)];
@@ -104,7 +93,7 @@ export function drmCardForDriver(driver: string, sysDir = '/sys/class/drm'): str
 export function drmGetCap(cardFd: number, capability: number): bigint {
   const [b, v] = struct(DRM_GET_CAP_SIZE);
   v.setBigUint64(0, BigInt(capability), true);
-  call(cardFd, 'DRM_IOCTL_GET_CAP', DRM_IOCTL_GET_CAP, b);
+  ioctl(cardFd, DRM_IOCTL_GET_CAP, b, 'DRM_IOCTL_GET_CAP');
   return v.getBigUint64(8, true);
 }
 
@@ -116,7 +105,7 @@ export function drmGetCap(cardFd: number, capability: number): bigint {
 export function drmPrimeFdToHandle(cardFd: number, dmabufFd: number): number {
   const [b, v] = struct(DRM_PRIME_HANDLE_SIZE);
   v.setInt32(8, dmabufFd, true);
-  call(cardFd, 'DRM_IOCTL_PRIME_FD_TO_HANDLE', DRM_IOCTL_PRIME_FD_TO_HANDLE, b);
+  ioctl(cardFd, DRM_IOCTL_PRIME_FD_TO_HANDLE, b, 'DRM_IOCTL_PRIME_FD_TO_HANDLE');
   return v.getUint32(0, true);
 }
 
@@ -129,7 +118,7 @@ export function drmPrimeHandleToFd(cardFd: number, handle: number): number {
   v.setUint32(0, handle, true);
   v.setUint32(4, (constants.O_CLOEXEC | constants.O_RDWR) >>> 0, true);
   v.setInt32(8, -1, true);
-  call(cardFd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', DRM_IOCTL_PRIME_HANDLE_TO_FD, b);
+  ioctl(cardFd, DRM_IOCTL_PRIME_HANDLE_TO_FD, b, 'DRM_IOCTL_PRIME_HANDLE_TO_FD');
   return v.getInt32(8, true);
 }
 
@@ -137,7 +126,7 @@ export function drmPrimeHandleToFd(cardFd: number, handle: number): number {
 export function drmGemClose(cardFd: number, handle: number): void {
   const [b, v] = struct(DRM_GEM_CLOSE_SIZE);
   v.setUint32(0, handle, true);
-  call(cardFd, 'DRM_IOCTL_GEM_CLOSE', DRM_IOCTL_GEM_CLOSE, b);
+  ioctl(cardFd, DRM_IOCTL_GEM_CLOSE, b, 'DRM_IOCTL_GEM_CLOSE');
 }
 
 /** A dumb buffer made by {@link drmModeCreateDumb}. */
@@ -153,7 +142,7 @@ export function drmModeCreateDumb(cardFd: number, shape: { width: number; height
   v.setUint32(0, shape.height, true);
   v.setUint32(4, shape.width, true);
   v.setUint32(8, shape.bpp, true);
-  call(cardFd, 'DRM_IOCTL_MODE_CREATE_DUMB', DRM_IOCTL_MODE_CREATE_DUMB, b);
+  ioctl(cardFd, DRM_IOCTL_MODE_CREATE_DUMB, b, 'DRM_IOCTL_MODE_CREATE_DUMB');
   return { handle: v.getUint32(16, true), pitch: v.getUint32(20, true), size: Number(v.getBigUint64(24, true)) };
 }
 
@@ -165,7 +154,7 @@ export function drmModeCreateDumb(cardFd: number, shape: { width: number; height
 export function drmModeMapDumb(cardFd: number, handle: number): number {
   const [b, v] = struct(DRM_MODE_MAP_DUMB_SIZE);
   v.setUint32(0, handle, true);
-  call(cardFd, 'DRM_IOCTL_MODE_MAP_DUMB', DRM_IOCTL_MODE_MAP_DUMB, b);
+  ioctl(cardFd, DRM_IOCTL_MODE_MAP_DUMB, b, 'DRM_IOCTL_MODE_MAP_DUMB');
   return Number(v.getBigUint64(8, true));
 }
 
@@ -173,7 +162,7 @@ export function drmModeMapDumb(cardFd: number, handle: number): number {
 export function drmModeDestroyDumb(cardFd: number, handle: number): void {
   const [b, v] = struct(DRM_MODE_DESTROY_DUMB_SIZE);
   v.setUint32(0, handle, true);
-  call(cardFd, 'DRM_IOCTL_MODE_DESTROY_DUMB', DRM_IOCTL_MODE_DESTROY_DUMB, b);
+  ioctl(cardFd, DRM_IOCTL_MODE_DESTROY_DUMB, b, 'DRM_IOCTL_MODE_DESTROY_DUMB');
 }
 
 /**
@@ -188,7 +177,7 @@ export function vgemFenceAttach(cardFd: number, handle: number, options: { write
   const [b, v] = struct(DRM_VGEM_FENCE_ATTACH_SIZE);
   v.setUint32(0, handle, true);
   v.setUint32(4, options.write ? VGEM_FENCE_WRITE : 0, true);
-  call(cardFd, 'DRM_IOCTL_VGEM_FENCE_ATTACH', DRM_IOCTL_VGEM_FENCE_ATTACH, b);
+  ioctl(cardFd, DRM_IOCTL_VGEM_FENCE_ATTACH, b, 'DRM_IOCTL_VGEM_FENCE_ATTACH');
   return v.getUint32(8, true);
 }
 
@@ -200,5 +189,5 @@ export function vgemFenceAttach(cardFd: number, handle: number, options: { write
 export function vgemFenceSignal(cardFd: number, fence: number): void {
   const [b, v] = struct(DRM_VGEM_FENCE_SIGNAL_SIZE);
   v.setUint32(0, fence, true);
-  call(cardFd, 'DRM_IOCTL_VGEM_FENCE_SIGNAL', DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
+  ioctl(cardFd, DRM_IOCTL_VGEM_FENCE_SIGNAL, b, 'DRM_IOCTL_VGEM_FENCE_SIGNAL');
 }

@@ -254,18 +254,20 @@ const IOC_DIR_SHIFT = 30;
  * @param request - the request number, an unsigned 32-bit integer (e.g. from `_IOWR`)
  * @param arg - the argument struct, a Uint8Array (a Buffer, or a view of part of an ArrayBuffer)
  * @returns the ioctl's non-negative result (0 for most requests; a new fd for some)
- * @throws system error (`syscall: 'ioctl(0x<request>)'`, with `fd`), e.g. ENOTTY (not this device's
+ * @param name - the request's name for the error's `syscall` (e.g. `VIDIOC_QBUF`); default its number
+ * @throws system error (`syscall: 'ioctl(<name or 0x<request>>)'`, with `fd`), e.g. ENOTTY (not this device's
  *   request), EINVAL, EFAULT
  */
-export function ioctl(fd: number, request: number, arg: Uint8Array): number {
+export function ioctl(fd: number, request: number, arg: Uint8Array, name?: string): number {
   checkFd(fd);
   checkInt(request, 'request', 0, 0xffffffff);
   if (!types.isUint8Array(arg)) throw invalidArgument(`The "arg" argument must be a Uint8Array. Received ${describe(arg)}`);
+  if (name !== undefined) checkString(name, 'name', 64);
   const size = (request >>> IOC_SIZE_SHIFT) & IOC_SIZE_MASK;
   if (request >>> IOC_DIR_SHIFT !== 0 && arg.byteLength < size) {
     throw invalidArgument(`The "arg" argument is ${arg.byteLength} bytes; request 0x${request.toString(16)} passes a struct of ${size} bytes`, 'ERR_OUT_OF_RANGE');
   }
-  return check(native.ioctl(fd, request, arg), `ioctl(0x${request.toString(16).padStart(8, '0')})`, { fd });
+  return check(native.ioctl(fd, request, arg), `ioctl(${name ?? `0x${request.toString(16).padStart(8, '0')}`})`, { fd });
 }
 
 /* ---------------- mappings ---------------- */

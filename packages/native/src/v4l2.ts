@@ -3,7 +3,6 @@
 // <linux/videodev2.h> (sizes checked against the header with offsetof/sizeof); request numbers are
 // computed with the _IOC encoding of <asm-generic/ioctl.h>. Failures are system errors named after the
 // request, e.g. `EFAULT: bad address, ioctl(VIDIOC_QBUF)`.
-import { isSystemError, systemError } from './errors.js';
 import { closeFd, constants, ioctl, openDevice } from './syscalls.js';
 
 /* ---------------- request numbers ---------------- */
@@ -74,16 +73,6 @@ export const VIVID_OSD_TEXT_NONE = 2;
 
 /* ---------------- calls ---------------- */
 
-/** The ioctl, its system error renamed after the request (`ioctl(VIDIOC_QBUF)`). */
-function call(fd: number, name: string, request: number, arg: Uint8Array): number {
-  try {
-    return ioctl(fd, request, arg);
-  } catch (err) {
-    if (isSystemError(err)) throw systemError(`ioctl(${name})`, err.errno, { fd });
-    throw err;
-  }
-}
-
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
@@ -107,7 +96,7 @@ export interface V4l2Capability {
 /** VIDIOC_QUERYCAP. */
 export function v4l2QueryCap(fd: number): V4l2Capability {
   const b = new Uint8Array(V4L2_CAPABILITY_SIZE);
-  call(fd, 'VIDIOC_QUERYCAP', VIDIOC_QUERYCAP, b);
+  ioctl(fd, VIDIOC_QUERYCAP, b, 'VIDIOC_QUERYCAP');
   const v = new DataView(b.buffer);
   return {
     driver: cString(b.subarray(0, 16)),
@@ -156,7 +145,7 @@ export function v4l2SetFormat(fd: number, format: { width: number; height: numbe
   v.setUint32(8 + 4, format.height, true);
   v.setUint32(8 + 8, format.pixelformat, true);
   v.setUint32(8 + 12, format.field ?? V4L2_FIELD_NONE, true);
-  call(fd, 'VIDIOC_S_FMT', VIDIOC_S_FMT, b);
+  ioctl(fd, VIDIOC_S_FMT, b, 'VIDIOC_S_FMT');
   return readPix(v);
 }
 
@@ -165,7 +154,7 @@ export function v4l2GetFormat(fd: number): V4l2PixFormat {
   const b = new Uint8Array(V4L2_FORMAT_SIZE);
   const v = new DataView(b.buffer);
   v.setUint32(0, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
-  call(fd, 'VIDIOC_G_FMT', VIDIOC_G_FMT, b);
+  ioctl(fd, VIDIOC_G_FMT, b, 'VIDIOC_G_FMT');
   return readPix(v);
 }
 
@@ -181,7 +170,7 @@ export function v4l2RequestBuffers(fd: number, count: number, memory: number = V
   v.setUint32(0, count, true);
   v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
   v.setUint32(8, memory, true);
-  call(fd, 'VIDIOC_REQBUFS', VIDIOC_REQBUFS, b);
+  ioctl(fd, VIDIOC_REQBUFS, b, 'VIDIOC_REQBUFS');
   return { count: v.getUint32(0, true), capabilities: v.getUint32(12, true) };
 }
 
@@ -199,7 +188,7 @@ export function v4l2QueueDmabuf(fd: number, buffer: { index: number; fd: number;
   v.setUint32(60, V4L2_MEMORY_DMABUF, true);
   v.setInt32(64, buffer.fd, true); // m.fd
   v.setUint32(72, buffer.length ?? 0, true);
-  call(fd, 'VIDIOC_QBUF', VIDIOC_QBUF, b);
+  ioctl(fd, VIDIOC_QBUF, b, 'VIDIOC_QBUF');
 }
 
 /** A buffer as VIDIOC_DQBUF returns it. */
@@ -222,7 +211,7 @@ export function v4l2Dequeue(fd: number, memory: number = V4L2_MEMORY_DMABUF): V4
   const v = new DataView(b.buffer);
   v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
   v.setUint32(60, memory, true);
-  call(fd, 'VIDIOC_DQBUF', VIDIOC_DQBUF, b);
+  ioctl(fd, VIDIOC_DQBUF, b, 'VIDIOC_DQBUF');
   return {
     index: v.getUint32(0, true),
     bytesused: v.getUint32(8, true),
@@ -242,12 +231,12 @@ function typeArg(): Uint8Array {
 
 /** VIDIOC_STREAMON on the capture queue. */
 export function v4l2StreamOn(fd: number): void {
-  call(fd, 'VIDIOC_STREAMON', VIDIOC_STREAMON, typeArg());
+  ioctl(fd, VIDIOC_STREAMON, typeArg(), 'VIDIOC_STREAMON');
 }
 
 /** VIDIOC_STREAMOFF on the capture queue (returns every queued buffer to userspace, undone). */
 export function v4l2StreamOff(fd: number): void {
-  call(fd, 'VIDIOC_STREAMOFF', VIDIOC_STREAMOFF, typeArg());
+  ioctl(fd, VIDIOC_STREAMOFF, typeArg(), 'VIDIOC_STREAMOFF');
 }
 
 /** VIDIOC_S_CTRL; returns the value the driver stored. */
@@ -256,7 +245,7 @@ export function v4l2SetControl(fd: number, id: number, value: number): number {
   const v = new DataView(b.buffer);
   v.setUint32(0, id, true);
   v.setInt32(4, value, true);
-  call(fd, 'VIDIOC_S_CTRL', VIDIOC_S_CTRL, b);
+  ioctl(fd, VIDIOC_S_CTRL, b, 'VIDIOC_S_CTRL');
   return v.getInt32(4, true);
 }
 
@@ -265,7 +254,7 @@ export function v4l2GetControl(fd: number, id: number): number {
   const b = new Uint8Array(V4L2_CONTROL_SIZE);
   const v = new DataView(b.buffer);
   v.setUint32(0, id, true);
-  call(fd, 'VIDIOC_G_CTRL', VIDIOC_G_CTRL, b);
+  ioctl(fd, VIDIOC_G_CTRL, b, 'VIDIOC_G_CTRL');
   return v.getInt32(4, true);
 }
 
