@@ -11,6 +11,7 @@ import {
   type HeapProvider,
 } from '@dmaheap/core';
 import { checks, InvalidArgumentError, validateOptions } from '@dmaheap/core';
+import { DeferredFrees } from './deferred.js';
 import { PressureMonitor, pressureOption, type PressureOptions } from './pressure.js';
 
 const BUFFER_POOL_SPEC = {
@@ -46,13 +47,11 @@ class BufferPool extends AbstractHeap {
   readonly capabilities: HeapCapabilities;
   readonly inner: Heap;
   readonly #free = new Map<number, DmaBuf[]>();
-  readonly #deferred: Deferred[] = [];
+  readonly #deferred: DeferredFrees<Deferred>;
   readonly #maxBytes: number;
   readonly #maxPerSize: number;
   readonly #pow2: boolean;
-  readonly #deferredCheckMs: number;
   readonly #monitor: PressureMonitor | undefined;
-  #deferredTimer: NodeJS.Timeout | undefined;
   #bytes = 0;
   #hits = 0;
   #misses = 0;
@@ -68,7 +67,11 @@ class BufferPool extends AbstractHeap {
     this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.#maxPerSize = options.maxPerSize ?? 8;
     this.#pow2 = options.sizeClasses === 'pow2';
-    this.#deferredCheckMs = options.deferredCheckMs ?? 100;
+    this.#deferred = new DeferredFrees<Deferred>(
+      (d) => this.#heldElsewhere(d.inner),
+      (d) => this.#keep(d.inner, d.dirty),
+      options.deferredCheckMs ?? 100,
+    );
     if (options.pressure !== false) {
       this.#monitor = PressureMonitor.start(typeof options.pressure === 'object' ? options.pressure : {}, () => {
         this.#pressureEvents++;
@@ -117,8 +120,7 @@ class BufferPool extends AbstractHeap {
   #recycle(inner: DmaBuf, dirty: boolean): void {
     inner.unmap();
     if (dirty && this.#heldElsewhere(inner)) {
-      this.#deferred.push({ inner, dirty });
-      this.#armDeferred();
+      this.#deferred.add({ inner, dirty });
       return;
     }
     this.#keep(inner, dirty);
@@ -148,27 +150,9 @@ class BufferPool extends AbstractHeap {
     this.#bytes += inner.size;
   }
 
-  /** Checks deferred buffers again until none is left (the Android kernel's deferred free, in userspace). */
-  #armDeferred(): void {
-    if (this.#deferredTimer) return;
-    this.#deferredTimer = setInterval(() => this.collectDeferred(), this.#deferredCheckMs);
-    this.#deferredTimer.unref();
-  }
-
   /** Recycles the deferred buffers nobody else holds any more; returns how many are still pending. */
   collectDeferred(): number {
-    for (let i = this.#deferred.length - 1; i >= 0; i--) {
-      const d = this.#deferred[i]!;
-      if (!this.#heldElsewhere(d.inner)) {
-        this.#deferred.splice(i, 1);
-        this.#keep(d.inner, d.dirty);
-      }
-    }
-    if (this.#deferred.length === 0 && this.#deferredTimer) {
-      clearInterval(this.#deferredTimer);
-      this.#deferredTimer = undefined;
-    }
-    return this.#deferred.length;
+    return this.#deferred.collect();
   }
 
   /**
@@ -202,7 +186,7 @@ class BufferPool extends AbstractHeap {
       hits: this.#hits,
       misses: this.#misses,
       zeroed: this.#zeroed,
-      deferredPending: this.#deferred.length,
+      deferredPending: this.#deferred.pending,
       trimmedBytes: this.#trimmedBytes,
       pressureEvents: this.#pressureEvents,
       inner: this.inner.stats(),
@@ -213,8 +197,7 @@ class BufferPool extends AbstractHeap {
     this.#monitor?.stop();
     this.trim(0);
     // Deferred buffers are still held by someone else; closing our fd leaves them to their holders.
-    for (const d of this.#deferred.splice(0)) d.inner.close();
-    if (this.#deferredTimer) clearInterval(this.#deferredTimer);
+    for (const d of this.#deferred.close()) d.inner.close();
     this.inner.close();
   }
 }

@@ -21,7 +21,7 @@ import {
   validateOptions,
 } from '@dmaheap/core';
 import { closeFd, constants, dmaBufOps, MemoryGuard, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, unchecked } from '@dmaheap/native';
-import { PagePool, pagePoolSettings, type PagePoolOptions } from '@dmaheap/pagepool';
+import { DeferredFrees, PagePool, pagePoolSettings, type PagePoolOptions } from '@dmaheap/pagepool';
 import { Arena } from './arena.js';
 
 export interface SystemHeapOptions {
@@ -89,10 +89,8 @@ class SystemHeap extends AbstractHeap {
   readonly #zeroOnAlloc: boolean;
   readonly #arenaBytes: number;
   readonly #maxBytes: number;
-  readonly #deferredCheckMs: number;
   readonly #arenas: Arena[] = [];
-  readonly #deferred: Deferred[] = [];
-  #deferredTimer: NodeJS.Timeout | undefined;
+  readonly #deferred: DeferredFrees<Deferred>;
   readonly #handedOut = new Map<number, number>();
   readonly #guard: MemoryGuard;
   /** Why the last fresh chunk was refused (memory reserve), reported if nothing else can serve. */
@@ -116,7 +114,14 @@ class SystemHeap extends AbstractHeap {
       });
     }
     this.#maxBytes = options.maxBytes ?? totalmem();
-    this.#deferredCheckMs = options.deferredCheckMs ?? 100;
+    this.#deferred = new DeferredFrees<Deferred>(
+      (d) => heldElsewhere(d.fd),
+      (d) => {
+        closeFd(d.fd);
+        this.#putChunks(d.chunks, d.dirty);
+      },
+      options.deferredCheckMs ?? 100,
+    );
     // Shmem pages cannot be reclaimed without swap: past MemAvailable the OOM killer would act, not ENOMEM.
     this.#guard = new MemoryGuard(options.reserveBytes);
     this.capabilities = {
@@ -146,7 +151,7 @@ class SystemHeap extends AbstractHeap {
   }
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
-    if (this.#deferred.length > 0) this.collectDeferred();
+    if (this.#deferred.pending > 0) this.#deferred.collect();
     const len = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
     const chunks = this.#takeChunks(len);
     let fd: number;
@@ -242,8 +247,7 @@ class SystemHeap extends AbstractHeap {
     // Not mapped and never handed out: nobody can hold it or have written it.
     const dirty = state.mapped || state.shared;
     if (state.shared && heldElsewhere(fd)) {
-      this.#deferred.push({ fd, chunks, dirty });
-      this.#armDeferred();
+      this.#deferred.add({ fd, chunks, dirty });
       return;
     }
     unchecked.close(fd);
@@ -269,26 +273,9 @@ class SystemHeap extends AbstractHeap {
     return PAGE_SIZE * 2 ** order;
   }
 
-  #armDeferred(): void {
-    if (this.#deferredTimer) return;
-    this.#deferredTimer = setInterval(() => this.collectDeferred(), this.#deferredCheckMs);
-    this.#deferredTimer.unref();
-  }
-
   /** Frees the buffers whose dma-buf nobody else holds any more; returns how many are still held. */
   collectDeferred(): number {
-    for (let i = this.#deferred.length - 1; i >= 0; i--) {
-      const d = this.#deferred[i]!;
-      if (heldElsewhere(d.fd)) continue;
-      this.#deferred.splice(i, 1);
-      closeFd(d.fd);
-      this.#putChunks(d.chunks, d.dirty);
-    }
-    if (this.#deferred.length === 0 && this.#deferredTimer) {
-      clearInterval(this.#deferredTimer);
-      this.#deferredTimer = undefined;
-    }
-    return this.#deferred.length;
+    return this.#deferred.collect();
   }
 
   /** Gives pooled pages back to the kernel until at most `targetBytes` stay pooled; returns bytes given back. */
@@ -304,7 +291,7 @@ class SystemHeap extends AbstractHeap {
       hits: pool?.hits ?? 0,
       misses: pool?.misses ?? 0,
       chunksHandedOut: Object.fromEntries(this.#handedOut),
-      deferredPending: this.#deferred.length,
+      deferredPending: this.#deferred.pending,
       arenas: this.#arenas.length,
       arenaBytesUsed: this.#arenas.reduce((n, a) => n + a.used, 0),
       zeroedBytes: this.#zeroedBytes,
@@ -312,9 +299,8 @@ class SystemHeap extends AbstractHeap {
   }
 
   protected override _close(): void {
-    if (this.#deferredTimer) clearInterval(this.#deferredTimer);
     // Buffers still held elsewhere keep their pages pinned through their own dma-buf; drop our fds.
-    for (const d of this.#deferred.splice(0)) closeFd(d.fd);
+    for (const d of this.#deferred.close()) closeFd(d.fd);
     this.#pool?.close();
     closeFd(this.#dev);
     // Live buffers pin their pages in the kernel, so closing the memfds cannot pull memory from under them.
