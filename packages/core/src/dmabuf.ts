@@ -238,7 +238,8 @@ export class DmaBuf implements Disposable {
     const fields = new Map<string, string>();
     for (const line of readFileSync(`/proc/self/fdinfo/${this.#fd}`, 'utf8').split('\n')) {
       const i = line.indexOf(':');
-      if (i > 0) fields.set(line.slice(0, i), line.slice(i + 1).trim());
+      // The kernel prints `key:\tvalue`; only that tab goes: a name may begin or end with spaces.
+      if (i > 0) fields.set(line.slice(0, i), line.slice(i + 1).replace(/^\t/, ''));
     }
     const name = fields.get('name');
     return {

@@ -103,6 +103,8 @@ export function describeHeapConformance(label: string, options: ConformanceOptio
       expect(buf.info().name).toBe('conf-name');
       buf.setName('x'.repeat(31));
       expect(buf.info().name).toBe('x'.repeat(31));
+      buf.setName(' spaced name ');
+      expect(buf.info().name).toBe(' spaced name ');
       expect(buf.info().size).toBe(buf.size);
     });
 
