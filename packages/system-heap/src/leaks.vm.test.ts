@@ -59,11 +59,12 @@ describe(`${CYCLES} allocate/close cycles leave nothing behind`, () => {
       expect(fds2).toBe(fds1); // nothing accumulates while cycling
       expect(fds3).toBe(fds0); // and closing the heap gives back its own fds
       expect(r.live).toEqual([0, 0]);
-      // Warm-up growth (JIT code, heap sizing, pooled pages touched for zeroing) settles; a leak would add as
-      // much in the last quarter as in any other.
-      const last = (f: 'rss' | 'heap') => r.marks[4]![f] - r.marks[3]![f];
-      expect(last('rss')).toBeLessThan(4 * MiB);
-      expect(last('heap')).toBeLessThan(2 * MiB);
+      // Warm-up growth (JIT code, heap sizing, pooled pages touched for zeroing) settles in the first half; after
+      // it RSS swings by several MiB as V8 gives pages back and takes them again (measured: 92 → 85 → 92 MiB).
+      // A leak keeps climbing: the end stands above everything the second half reached before it.
+      const growth = (f: 'rss' | 'heap') => r.marks[4]![f] - Math.max(r.marks[2]![f], r.marks[3]![f]);
+      expect(growth('rss')).toBeLessThan(4 * MiB);
+      expect(growth('heap')).toBeLessThan(2 * MiB);
       // Pooled memfd pages are Shmem; after trim() they are back with the kernel (4 MiB of slack for others).
       expect(r.shmemTrimmed - r.shmem0).toBeLessThan(4 * MiB);
     });
