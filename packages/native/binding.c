@@ -4,10 +4,15 @@
 // All argument validation happens in TypeScript (src/syscalls.ts) before we are called; C only
 // extracts arguments, makes the call and closes whatever it opened on failure. The one thrown
 // error is ERR_DMAHEAP_NO_EXTERNAL_BUFFERS (runtime forbids external ArrayBuffers).
+//
+// One piece of bookkeeping lives here because no JavaScript runs when it is needed: the fds this addon
+// opens are recorded against the Node-API environment (main thread or worker) that opened them, and those
+// still open when that environment is torn down are closed then (see "fd owners" below).
 
 #define _GNU_SOURCE
 #include <linux/memfd.h> /* before <sys/mman.h>: glibc skips its MFD_* block when these exist */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -130,6 +135,56 @@ static napi_value ret(napi_env env, long r) { return num(env, r < 0 ? -errno : r
 #define BAIL_IF_BAD \
   if (a.bad) return num(env, -EINVAL)
 
+/* ---------- fd owners ---------- */
+
+// A worker_thread that is terminated never runs its FinalizationRegistry callbacks, so the fds of its heaps
+// and of buffers it never closed would stay open until the process exits. Every fd this addon creates (open,
+// heap allocation, memfd, udmabuf) is recorded against the environment that asked for it; close() through the
+// addon forgets it; an environment's cleanup hook closes what is still recorded against it. dup() results are
+// not recorded: they are handed to the caller to give away (to a child, another library) and close as it likes.
+// fds are process-wide and workers run in parallel, hence the lock; the table is indexed by fd.
+static pthread_mutex_t owners_lock = PTHREAD_MUTEX_INITIALIZER;
+static napi_env *owners = NULL;
+static size_t owners_len = 0;
+
+/* Records fd (when it is one) as owned by env; returns it unchanged. A number the kernel just handed out
+ * replaces any stale record of it. Without memory for the table the fd simply stays unrecorded. */
+static long own(napi_env env, long fd) {
+  if (fd < 0) return fd;
+  pthread_mutex_lock(&owners_lock);
+  if ((size_t)fd >= owners_len) {
+    size_t len = (size_t)fd * 2 + 64;
+    napi_env *grown = realloc(owners, len * sizeof *owners);
+    if (grown) {
+      memset(grown + owners_len, 0, (len - owners_len) * sizeof *owners);
+      owners = grown;
+      owners_len = len;
+    }
+  }
+  if ((size_t)fd < owners_len) owners[fd] = env;
+  pthread_mutex_unlock(&owners_lock);
+  return fd;
+}
+
+static void disown(int fd) {
+  pthread_mutex_lock(&owners_lock);
+  if (fd >= 0 && (size_t)fd < owners_len) owners[fd] = NULL;
+  pthread_mutex_unlock(&owners_lock);
+}
+
+/* The environment's cleanup hook (worker terminated or finished, process exiting). */
+static void close_owned(void *arg) {
+  napi_env env = arg;
+  pthread_mutex_lock(&owners_lock);
+  for (size_t fd = 0; fd < owners_len; fd++) {
+    if (owners[fd] == env) {
+      close((int)fd);
+      owners[fd] = NULL;
+    }
+  }
+  pthread_mutex_unlock(&owners_lock);
+}
+
 /* ---------- fds ---------- */
 
 // open(path, flags, mode) -> fd | -errno
@@ -141,7 +196,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int fd = open(path, flags, (mode_t)mode);
   int err = errno;
   free(path);
-  return num(env, fd < 0 ? -err : fd);
+  return num(env, fd < 0 ? -err : own(env, fd));
 }
 
 // close(fd) -> 0 | -errno (EINTR still means closed on Linux; TS treats it so)
@@ -149,6 +204,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS;
   int fd = arg_i32(&a, 0);
   BAIL_IF_BAD;
+  disown(fd); /* before close: once closed, the number may be another thread's */
   return ret(env, close(fd));
 }
 
@@ -171,7 +227,7 @@ static napi_value js_heap_alloc(napi_env env, napi_callback_info info) {
   struct dma_heap_allocation_data d = {.len = (uint64_t)len, .fd = 0, .fd_flags = (uint32_t)fd_flags,
                                         .heap_flags = (uint64_t)heap_flags}; /* zero-initialised */
   if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d) < 0) return num(env, -errno);
-  return num(env, d.fd);
+  return num(env, own(env, d.fd));
 }
 
 // bufSync(fd, flags) -> DMA_BUF_IOCTL_SYNC, restarted while EINTR/EAGAIN -> 0 | -errno
@@ -342,7 +398,7 @@ static napi_value js_memfd_create(napi_env env, napi_callback_info info) {
   int fd = memfd_create(name, (unsigned)flags);
   int err = errno;
   free(name);
-  return num(env, fd < 0 ? -err : fd);
+  return num(env, fd < 0 ? -err : own(env, fd));
 }
 
 // ftruncate(fd, len) -> 0 | -errno
@@ -389,7 +445,8 @@ static napi_value js_udmabuf_create(napi_env env, napi_callback_info info) {
   BAIL_IF_BAD;
   struct udmabuf_create c = {.memfd = (uint32_t)memfd, .flags = (uint32_t)flags,
                              .offset = (uint64_t)offset, .size = (uint64_t)size};
-  return ret(env, ioctl(dev_fd, UDMABUF_CREATE, &c));
+  long r = ioctl(dev_fd, UDMABUF_CREATE, &c);
+  return r < 0 ? num(env, -errno) : num(env, own(env, r));
 }
 
 // udmabufCreateList(devFd, flags, Float64Array [memfd, offset, size]*) -> UDMABUF_CREATE_LIST
@@ -417,7 +474,7 @@ static napi_value js_udmabuf_create_list(napi_env env, napi_callback_info info) 
   int r = ioctl(dev_fd, UDMABUF_CREATE_LIST, list);
   int err = errno;
   free(list);
-  return num(env, r < 0 ? -err : r);
+  return num(env, r < 0 ? -err : own(env, r));
 }
 
 /* ---------- benchmark ---------- */
@@ -481,6 +538,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, fns[i].name, f);
   }
   napi_set_named_property(env, exports, "constants", make_constants(env));
+  napi_add_env_cleanup_hook(env, close_owned, env);
   return exports;
 }
 

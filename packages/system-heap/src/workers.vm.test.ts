@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { kernelHeap, openFdCount } from '@dmaheap/native';
+import { kernelHeap, meminfo, mmapFd, munmap, openFdCount } from '@dmaheap/native';
 import { systemHeap } from './index.js';
 
 const require = createRequire(import.meta.url);
@@ -15,6 +15,8 @@ const WORKER = `
   const { parentPort, workerData } = require('node:worker_threads');
   Promise.all([import(workerData.native), import(workerData.sh)]).then(([native, sh]) => {
     const heaps = [native.kernelHeap('system'), sh.systemHeap()];
+    const held = heaps[1].allocate(8 << 20); // 8 MiB of shmem held until the end
+    held.withCpuAccess('write', (v) => v.fill(1));
     parentPort.postMessage('ready');
     for (let i = 0; ; i++) {
       const b = heaps[i % 2].allocate(4096 * (1 + (i % 64)));
@@ -25,8 +27,9 @@ const WORKER = `
 `;
 
 describe('crash safety', () => {
-  it('worker_threads terminated mid-allocation never crash the process', async () => {
+  it('worker_threads terminated mid-allocation never crash the process, nor leave fds or memory', async () => {
     const before = openFdCount();
+    const shmemBefore = meminfo('Shmem')!;
     for (let round = 0; round < 8; round++) {
       const w = new Worker(WORKER, { eval: true, workerData: entries });
       await new Promise((resolve) => w.once('message', resolve));
@@ -44,9 +47,32 @@ describe('crash safety', () => {
       b.close();
       heap.close();
     }
-    // Mappings made in a terminated worker are unmapped by the addon's finalizers at its teardown; fds its
-    // FinalizationRegistry would have closed are not (that registry dies with the worker's isolate).
-    console.log(`fds before ${before}, after 8 terminated workers ${openFdCount()}`);
+    // Nothing a terminated worker held stays open: its heaps' fds and those of buffers it never closed are
+    // closed by the addon's cleanup hook at the worker's teardown (its FinalizationRegistry dies unrun).
+    const shmemAfter = meminfo('Shmem')!;
+    console.log(`fds before ${before}, after 8 terminated workers ${openFdCount()}; Shmem ${shmemBefore >> 10} -> ${shmemAfter >> 10} KiB`);
+    expect(openFdCount()).toBe(before);
+    expect(shmemAfter - shmemBefore).toBeLessThan(4 << 20); // systemHeap's arenas are shmem: gone with their fds
+  });
+
+  it('an fd dup()ed in a worker is the receiver\'s: it outlives the worker', async () => {
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.sh).then((sh) => {
+         const b = sh.systemHeap().allocate(65536);
+         b.withCpuAccess('write', (v) => v.fill(0x77));
+         parentPort.postMessage(b.dup());
+         setInterval(() => {}, 1000); // holds its heap and buffer until terminated
+       });`,
+      { eval: true, workerData: entries },
+    );
+    const fd = await new Promise<number>((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    const view = new Uint8Array(mmapFd(fd, { length: 65536 }));
+    expect(view[0]).toBe(0x77);
+    expect(view[65535]).toBe(0x77);
+    munmap(view.buffer as ArrayBuffer);
+    require('node:fs').closeSync(fd);
   });
 
   it('a child process killed while holding a buffer leaves the parent pool right', async () => {
