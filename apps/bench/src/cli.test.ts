@@ -1,6 +1,6 @@
 // The built command line on this machine: argument errors, the list of heaps, and the HTML of an earlier run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ describe('dmaheap-bench', { timeout: 30_000 }, () => {
   it('lists every heap with why it is skipped here', () => {
     const r = run('--list');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^cma-heap +cmaHeap\(\) +\(skipped here: needs the CMA test kernel\)$/m);
+    expect(r.stdout).toMatch(/^cma-heap +cmaHeap\(\) +\(skipped here: needs a CMA heap: .*CMA test kernel\)$/m);
     expect(r.stdout.trim().split('\n')).toHaveLength(13);
   });
 
@@ -38,5 +38,26 @@ describe('dmaheap-bench', { timeout: 30_000 }, () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('ratios, not absolute speeds');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // nothing to fetch: it opens offline
+  });
+
+  it('merges the CMA boot into a run (--merge), and refuses --merge alone', () => {
+    expect(run('--merge', fixture).status).toBe(2);
+    const main = JSON.parse(readFileSync(fixture, 'utf8'));
+    const seed = main.results.find((r: { variant: string }) => r.variant === 'kernel');
+    const cma = {
+      ...main,
+      machine: { ...main.machine, kernel: '6.12.57-cma' },
+      results: [seed, { ...seed, variant: 'pool-cma', label: 'bufferPool(cmaHeap())', group: 'cma', nsPerCall: seed.nsPerCall / 4, ratioToKernel: 4 }],
+    };
+    const cmaFile = join(work, 'cma.json');
+    writeFileSync(cmaFile, JSON.stringify(cma));
+    const out = join(work, 'merged', 'bench.json');
+    const r = run('--render', fixture, '--merge', cmaFile, '--json', out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Added pool-cma from the run on Linux 6\.12\.57-cma/m);
+    expect(r.stdout).toMatch(/^bufferPool\(cmaHeap\(\)\) \[6\.12\.57-cma\] .*×4\.00/m);
+    const merged = JSON.parse(readFileSync(out, 'utf8'));
+    expect(merged.results).toHaveLength(main.results.length + 1);
+    expect(readFileSync(join(work, 'merged', 'bench.html'), 'utf8')).toContain('second boot');
   });
 });

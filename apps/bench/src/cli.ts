@@ -7,13 +7,15 @@ import { parseArgs } from 'node:util';
 import { renderHtml } from './html.js';
 import { seedLine, type LoopOptions } from './measure.js';
 import { Progress } from './progress.js';
-import { addRatios, FORMAT, formatBytes, formatNs, formatSize, parseSize, SCENARIO_ORDER, table, type BenchReport } from './report.js';
+import { addRatios, FORMAT, formatBytes, formatNs, formatSize, mergeRuns, parseSize, SCENARIO_ORDER, table, type BenchReport } from './report.js';
 import { plan, runTasks, SCENARIO_NAMES, type RunContext } from './scenarios.js';
 import { VARIANTS } from './variants.js';
 
 const USAGE = `usage: dmaheap-bench [--heaps id,...] [--sizes 4K,1M,...] [--iterations N] [--max-seconds S]
                      [--scenarios name,...] [--quick] [--json FILE] [--html FILE] [--list]
        dmaheap-bench --render FILE.json [--html FILE]      (the HTML report of an earlier run)
+       dmaheap-bench --render FILE.json --merge OTHER.json [--json OUT] [--html FILE]
+                     (add the heaps of a run on another kernel, e.g. the CMA test kernel's, to FILE.json)
 heaps: ${VARIANTS.map((v) => v.id).join(', ')}
 scenarios: ${SCENARIO_NAMES.join(', ')}`;
 
@@ -27,6 +29,7 @@ const OPTIONS = {
   json: { type: 'string' },
   html: { type: 'string' },
   render: { type: 'string' },
+  merge: { type: 'string' },
   list: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -65,9 +68,22 @@ if (values.list) {
   }
   process.exit(0);
 }
+if (values.merge && !values.render) fail('--merge needs --render FILE.json (the run to add to)');
 if (values.render) {
-  const report = JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport;
-  const out = htmlPath(values.render);
+  const readReport = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as BenchReport;
+  let report = readReport(values.render);
+  if (values.merge) {
+    report = mergeRuns(report, readReport(values.merge));
+    const out = values.json ?? values.render;
+    writeFile(out, JSON.stringify(report, null, 2) + '\n');
+    const added = report.mergedRuns!.at(-1)!;
+    console.log(`Added ${added.variants.join(', ') || 'nothing'} from the run on Linux ${added.machine.kernel} (${values.merge}); JSON written to ${out}`);
+    for (const scenario of SCENARIO_ORDER) {
+      if (report.results.some((r) => r.scenario === scenario)) console.log('\n' + table(report.results, scenario));
+    }
+    console.log('');
+  }
+  const out = htmlPath(values.json ?? values.render);
   writeFile(out, renderHtml(report));
   console.log(`HTML written to ${out}`);
   process.exit(0);

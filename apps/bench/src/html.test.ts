@@ -1,6 +1,7 @@
 // The HTML report in headless Chromium (Debian's `chromium`, driven by playwright-core): it renders offline,
 // every chart holds the numbers of the JSON it was made from, and the page logs no error. The JSON is a real
-// result of `node scripts/bench.mjs --quick --sizes 4K,1M` in the VM (src/fixtures/vm-quick.json).
+// result of `node scripts/bench.mjs --quick --sizes 4K,1M` in the VM (src/fixtures/vm-merged.json): the stock
+// kernel's boot with the CMA kernel's boot merged in.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ const FLAGS = [
   '--disable-sync',
 ];
 const root = join(import.meta.dirname, '..', '..', '..');
-const report = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'vm-quick.json'), 'utf8')) as BenchReport;
+const report = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'vm-merged.json'), 'utf8')) as BenchReport;
 
 interface ChartDump {
   type: string;
@@ -133,7 +134,10 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
     }
     // Nothing but the file itself was asked for: Chart.js and the data are inlined.
     expect(requests).toEqual([htmlUrl]);
-    expect(await page.locator('ul.skipped').innerText()).toContain('needs the CMA test kernel');
+    // The CMA heaps came from the second boot: charted, not listed as skipped, and the boot named.
+    expect(report.mergedRuns?.[0]?.variants).toEqual(['cma', 'cma-heap', 'pool-cma']);
+    expect(await page.locator('ul.skipped').count()).toBe(0);
+    expect(await page.locator('dl.facts').innerText()).toContain(`second boot\nLinux ${report.mergedRuns![0]!.machine.kernel}`);
   });
 
   it('draws ns/call per size per heap on a log scale, from the JSON', async () => {
@@ -145,6 +149,8 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
     expect(seed.datasets.map((d) => d.tag.variant)).toEqual(variants);
     const kernel = seed.datasets.find((d) => d.tag.variant === 'kernel')!;
     expect(kernel.data).toEqual(report.options.sizes.map((s) => find('seed', 'kernel', s)!.nsPerCall));
+    // A heap from the second boot says which kernel it ran on.
+    expect(seed.datasets.find((d) => d.tag.variant === 'cma-heap')!.label).toBe(`cmaHeap() [${report.mergedRuns![0]!.machine.kernel}]`);
   });
 
   it('draws the per-patch progression as ratios to the kernel heap', async () => {

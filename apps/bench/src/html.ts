@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Result, Scenario } from './measure.js';
 import { drawCharts } from './page.js';
-import { formatBytes, formatNs, formatSize, SCENARIO_ORDER, SCENARIO_TITLES, type BenchReport } from './report.js';
+import { formatBytes, formatNs, formatSize, resultLabel, SCENARIO_ORDER, SCENARIO_TITLES, type BenchReport } from './report.js';
 
 const require = createRequire(import.meta.url);
 
@@ -24,7 +24,7 @@ function resultsTable(results: Result[]): string {
   const rows = SCENARIO_ORDER.flatMap((s) => results.filter((r) => r.scenario === s)).map((r) => {
     const cells = [
       r.scenario,
-      r.label,
+      resultLabel(r),
       r.scenario === 'mix' ? `mix (mean ${formatSize(r.size)})` : formatSize(r.size),
       `${r.iterations}${r.iterations < r.requested ? ` of ${r.requested}` : ''}`,
       formatNs(r.nsPerCall),
@@ -46,7 +46,7 @@ function resultsTable(results: Result[]): string {
 function ratioTable(results: Result[], scenario: Scenario): string {
   const mine = results.filter((r) => r.scenario === scenario);
   const sizes = [...new Set(mine.map((r) => r.size))].sort((a, b) => a - b);
-  const variants = [...new Map(mine.map((r) => [r.variant, r.label])).entries()];
+  const variants = [...new Map(mine.map((r) => [r.variant, resultLabel(r)])).entries()];
   const cell = (r: Result | undefined) =>
     r ? `<td class="num"><strong>${r.ratioToKernel === undefined ? '' : `×${r.ratioToKernel.toFixed(2)}`}</strong> <span class="ns">${esc(formatNs(r.nsPerCall))}</span></td>` : '<td></td>';
   return `<table class="ratios"><thead><tr><th>heap</th>${sizes.map((s) => `<th class="num">${esc(formatSize(s))}</th>`).join('')}</tr></thead><tbody>${variants
@@ -70,6 +70,10 @@ export function renderHtml(report: BenchReport): string {
     ['machine', `${m.cpus} × ${m.cpuModel}, ${formatBytes(m.memoryBytes)} memory${m.inVm ? ', in the VM test bed (QEMU)' : ''}`],
     ['emulated', m.emulated ? 'yes: software emulation (QEMU TCG)' : 'no'],
     ['run', `${report.date}; up to ${report.options.iterations} calls or ${report.options.maxMs / 1000} s per run${report.options.quick ? ' (--quick)' : ''}`],
+    ...(report.mergedRuns ?? []).map((run) => [
+      'second boot',
+      `Linux ${run.machine.kernel}, ${run.date}: ${run.variants.join(', ')} (rows marked [${run.machine.kernel}]; their ratios are to that boot’s own kernel heap)`,
+    ]),
   ];
   const banner = m.emulated
     ? '<p class="banner"><strong>Measured under software emulation: ratios, not absolute speeds.</strong> A JavaScript call costs microseconds under QEMU TCG while the kernel’s C runs comparatively fast, so read the ratios to the kernel heap, not the times.</p>'

@@ -45,6 +45,9 @@ export interface Result {
   ratioToKernel?: number;
   /** `workers`: how many threads ran the loop at once; ns/call is wall time over all their calls. */
   workers?: number;
+  /** Set when the result comes from another boot merged in (`--merge`): the kernel it ran on. Its ratio is to
+   * that run's own kernel heap. */
+  kernel?: string;
 }
 
 export interface LoopOptions {

@@ -59,7 +59,11 @@ export function drawCharts(report: BenchReport, Chart: ChartConstructor, doc: Pa
   const variantIds: string[] = [];
   for (const r of results) if (!variantIds.includes(r.variant)) variantIds.push(r.variant);
   const colorOf = (variant: string) => PALETTE[variantIds.indexOf(variant) % PALETTE.length]!;
-  const labelOf = (variant: string) => SHORT[variant] ?? results.find((r) => r.variant === variant)?.label ?? variant;
+  const labelOf = (variant: string) => {
+    const r = results.find((x) => x.variant === variant);
+    const name = SHORT[variant] ?? r?.label ?? variant;
+    return r?.kernel ? `${name} [${r.kernel}]` : name; // measured in a second boot, on another kernel
+  };
 
   const formatSize = (bytes: number): string => {
     for (const [u, n] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { percentiles, seedLine, type Result } from './measure.js';
-import { addRatios, formatBytes, formatNs, formatSize, parseSize, table, type BenchReport } from './report.js';
+import { addRatios, formatBytes, formatNs, formatSize, mergeRuns, parseSize, table, type BenchReport } from './report.js';
 
 const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'vm-quick.json'), 'utf8')) as BenchReport;
 
@@ -48,6 +48,35 @@ describe('ratios to the kernel heap', () => {
     const copy = structuredClone(fixture.results);
     addRatios(copy);
     expect(copy.map((r) => r.ratioToKernel)).toEqual(fixture.results.map((r) => r.ratioToKernel));
+  });
+});
+
+describe('a second boot merged in', () => {
+  const cmaRun: BenchReport = {
+    ...structuredClone(fixture),
+    date: '2026-11-25T02:00:00.000Z',
+    machine: { ...fixture.machine, kernel: '6.12.57-dmaheap-cma' },
+    skipped: [],
+    results: [result('kernel', 'seed', 4096, 90), result('cma-heap', 'seed', 4096, 180), result('pool-cma', 'seed', 4096, 30)],
+  };
+  addRatios(cmaRun.results);
+  const merged = mergeRuns(fixture, cmaRun);
+
+  it("adds the heaps the main run lacks, with their own run's ratios and kernel, and no second kernel heap", () => {
+    const added = merged.results.slice(fixture.results.length);
+    expect(added.map((r) => [r.variant, r.ratioToKernel, r.kernel])).toEqual([
+      ['cma-heap', 0.5, '6.12.57-dmaheap-cma'],
+      ['pool-cma', 3, '6.12.57-dmaheap-cma'],
+    ]);
+    expect(merged.results.slice(0, fixture.results.length)).toEqual(fixture.results);
+    expect(merged.mergedRuns).toEqual([{ date: cmaRun.date, machine: cmaRun.machine, variants: ['cma-heap', 'pool-cma'] }]);
+  });
+
+  it('no longer lists those heaps as skipped, and names their kernel in the table', () => {
+    expect(fixture.skipped.map((s) => s.variant)).toContain('cma-heap');
+    expect(merged.skipped.map((s) => s.variant)).not.toContain('cma-heap');
+    expect(merged.skipped.map((s) => s.variant)).not.toContain('pool-cma');
+    expect(table(merged.results, 'seed')).toMatch(/^pool-cma \[6\.12\.57-dmaheap-cma\]\s+\S+ \S?s ×3\.00\s+-$/m);
   });
 });
 

@@ -38,6 +38,8 @@ export interface BenchReport {
   /** Runs that threw (absent when none did). */
   failures?: Array<{ scenario: Scenario; variant: string; size: number; error: string }>;
   results: Result[];
+  /** Other boots whose results were merged in (`--merge`), e.g. the CMA test kernel's. */
+  mergedRuns?: Array<{ date: string; machine: Machine; variants: string[] }>;
 }
 
 /** The order scenarios run and are shown in. */
@@ -60,6 +62,30 @@ export function addRatios(results: Result[]): void {
     if (k && r.nsPerCall > 0) r.ratioToKernel = k.nsPerCall / r.nsPerCall;
     else delete r.ratioToKernel;
   }
+}
+
+/**
+ * `main` with the results of `other` (a run on another kernel, such as the CMA test kernel) for the heaps `main`
+ * has no results for. Each merged result keeps the ratio of its own run, to that run's kernel heap, and names
+ * its kernel; the heaps are no longer listed as skipped. `other`'s kernel heap rows are left out.
+ */
+export function mergeRuns(main: BenchReport, other: BenchReport): BenchReport {
+  const have = new Set(main.results.map((r) => r.variant));
+  const added = other.results.filter((r) => !have.has(r.variant)).map((r) => ({ ...r, kernel: other.machine.kernel }));
+  const variants = [...new Set(added.map((r) => r.variant))];
+  const failures = [...(main.failures ?? []), ...(other.failures ?? []).filter((f) => !have.has(f.variant))];
+  return {
+    ...main,
+    skipped: main.skipped.filter((s) => !variants.includes(s.variant)),
+    ...(failures.length ? { failures } : {}),
+    results: [...main.results, ...added],
+    mergedRuns: [...(main.mergedRuns ?? []), { date: other.date, machine: other.machine, variants }],
+  };
+}
+
+/** A result's name in tables: its label, and the kernel when it ran in another boot. */
+export function resultLabel(r: Pick<Result, 'label' | 'kernel'>): string {
+  return r.kernel ? `${r.label} [${r.kernel}]` : r.label;
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
@@ -96,7 +122,7 @@ export function formatNs(ns: number): string {
 export function table(results: Result[], scenario: Scenario = 'seed'): string {
   const mine = results.filter((r) => r.scenario === scenario);
   const sizes = [...new Set(mine.map((r) => r.size))].sort((a, b) => a - b);
-  const variants = [...new Map(mine.map((r) => [r.variant, r.label])).entries()];
+  const variants = [...new Map(mine.map((r) => [r.variant, resultLabel(r)])).entries()];
   const head = ['heap', ...sizes.map((s) => (scenario === 'mix' ? 'mix' : formatSize(s)))];
   const rows = variants.map(([id, label]) => [
     label,

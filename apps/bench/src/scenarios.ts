@@ -51,8 +51,6 @@ export interface RunContext {
   sizes: number[];
   otherSizes: number[];
   info: BenchReport['scenarioInfo'];
-  /** Whether the `workers` scenario is planned (its threads start early, while the memory hog fills up). */
-  workersPlanned?: boolean;
   gang?: WorkerGang;
   hog?: MemoryHog;
   /** The heap of the current scenario and variant: opened once, used for every size, closed after. */
@@ -130,8 +128,6 @@ export const SCENARIOS: ScenarioDef[] = [
     kinds: ['heap'],
     defaultHeaps: ['kernel', 'skipsync', 'system-cold', 'pool-kernel', 'pool-system'],
     async setup(ctx) {
-      // Threads for the `workers` scenario start up now (slow under emulation), while the child fills memory.
-      if (ctx.workersPlanned) ctx.gang ??= new WorkerGang(WORKER_THREADS);
       // Leave just what the heaps keep in reserve (they refuse allocations below it rather than let the OOM
       // killer in), room for two of the largest buffers and some slack: the kernel then has to reclaim (page
       // cache, the pools' memory) for what the loop allocates, which is the pressure to measure under.
@@ -216,7 +212,6 @@ export async function runTasks(
   const results: Result[] = [];
   const failures: Failure[] = [];
   let current: ScenarioDef | undefined;
-  ctx.workersPlanned = tasks.some((t) => t.scenario === 'workers');
   // The reference runs first: warm up the JavaScript paths every heap shares (untimed) so that its first run
   // does not pay for the JIT compiler on everyone's behalf.
   const kernel = tasks.find((t) => t.variant.id === 'kernel')?.variant;

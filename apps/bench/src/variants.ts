@@ -1,6 +1,6 @@
 // The heaps the benchmark compares, each able to say why it cannot run here.
 import { existsSync } from 'node:fs';
-import * as cmaHeapPackage from '@dmaheap/cma-heap';
+import { cmaHeap } from '@dmaheap/cma-heap';
 import type { Heap } from '@dmaheap/core';
 import { CMA_HEAP_NAMES, kernelHeap, listDmaHeaps } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
@@ -31,22 +31,8 @@ function sys(id: string, label: string, group: VariantGroup, options: SystemHeap
   return { id, label, kind: 'heap', group, skip: hasUdmabuf, open: () => systemHeap(options), cold };
 }
 
-// ---- CMA: the place kept for `cmaHeap()` from @dmaheap/cma-heap (issue 5, being written) ----------------------
-// `cmaHeap` is looked up when the benchmark runs, so this app builds whether or not the package exports it yet.
-// The stock VM kernel has no CMA heap (the CMA test kernel has one), so on it these two variants are listed as
-// skipped, "needs the CMA test kernel". To fill them in: once `cmaHeap` has landed, import it directly here,
-// and let scripts/bench.mjs boot the CMA kernel (tools/vm: `kernel: 'cma'` with its `cma=` command line).
-type CmaHeapFactory = () => Heap;
-const cmaHeapFactory = (): CmaHeapFactory | undefined => {
-  const exported = (cmaHeapPackage as Record<string, unknown>)['cmaHeap'];
-  return typeof exported === 'function' ? (exported as CmaHeapFactory) : undefined;
-};
-const canRunCmaHeap = (): string | undefined => {
-  if (!cmaName()) return 'needs the CMA test kernel';
-  if (!cmaHeapFactory()) return '@dmaheap/cma-heap does not export cmaHeap() yet (issue 5)';
-  return undefined;
-};
-// -----------------------------------------------------------------------------------------------------------------
+// The stock VM kernel has no CMA heap; scripts/bench.mjs runs these variants in a boot of the CMA test kernel.
+const needsCma = () => (cmaName() ? undefined : 'needs a CMA heap: Debian x86 kernels have none; npm run bench runs it on the CMA test kernel');
 
 /** The seed series' progression, one optimisation added at a time, then the pools and the floors. */
 export const VARIANTS: Variant[] = [
@@ -60,23 +46,9 @@ export const VARIANTS: Variant[] = [
   { id: 'pool-kernel', label: "bufferPool(kernelHeap('system'))", kind: 'heap', group: 'pool', skip: hasSystemHeap, open: () => bufferPool(kernelHeap('system')) },
   { id: 'pool-system', label: 'bufferPool(systemHeap())', kind: 'heap', group: 'pool', skip: hasUdmabuf, open: () => bufferPool(systemHeap()) },
   { id: 'udmabuf-fresh', label: 'udmabuf from a fresh memfd', kind: 'fresh-udmabuf', group: 'raw', skip: hasUdmabuf },
-  {
-    id: 'cma',
-    label: 'kernel CMA heap',
-    kind: 'heap',
-    group: 'cma',
-    skip: () => (cmaName() ? undefined : 'no CMA heap under /dev/dma_heap (Debian x86 kernels have no CMA)'),
-    open: () => kernelHeap(cmaName()!),
-  },
-  { id: 'cma-heap', label: 'cmaHeap()', kind: 'heap', group: 'cma', skip: canRunCmaHeap, open: () => cmaHeapFactory()!() },
-  {
-    id: 'pool-cma',
-    label: 'bufferPool(cmaHeap())',
-    kind: 'heap',
-    group: 'cma',
-    skip: canRunCmaHeap,
-    open: () => bufferPool(cmaHeapFactory()!()),
-  },
+  { id: 'cma', label: 'kernel CMA heap', kind: 'heap', group: 'cma', skip: needsCma, open: () => kernelHeap(cmaName()!) },
+  { id: 'cma-heap', label: 'cmaHeap()', kind: 'heap', group: 'cma', skip: needsCma, open: () => cmaHeap() },
+  { id: 'pool-cma', label: 'bufferPool(cmaHeap())', kind: 'heap', group: 'cma', skip: needsCma, open: () => bufferPool(cmaHeap()) },
 ];
 
 /** The seed's per-patch progression, in order: the kernel heap (= 1), then one optimisation added at a time. */
