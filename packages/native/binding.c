@@ -449,7 +449,8 @@ static napi_value js_udmabuf_create(napi_env env, napi_callback_info info) {
   return r < 0 ? num(env, -errno) : num(env, own(env, r));
 }
 
-// udmabufCreateList(devFd, flags, Float64Array [memfd, offset, size]*) -> UDMABUF_CREATE_LIST
+// udmabufCreateList(devFd, flags, Float64Array [memfd, offset, size]*, count?) -> UDMABUF_CREATE_LIST with the
+// first `count` triples (default: all of them), so a caller can reuse one array -> dma-buf fd | -errno
 static napi_value js_udmabuf_create_list(napi_env env, napi_callback_info info) {
   ARGS;
   int dev_fd = arg_i32(&a, 0), flags = arg_i32(&a, 1);
@@ -460,20 +461,26 @@ static napi_value js_udmabuf_create_list(napi_env env, napi_callback_info info) 
   if (a.argc < 3 || napi_get_typedarray_info(env, a.argv[2], &type, &n, &data, NULL, NULL) != napi_ok ||
       type != napi_float64_array)
     return num(env, -EINVAL);
-  const double *v = data;
   size_t count = n / 3;
-  struct udmabuf_create_list *list = calloc(1, sizeof *list + count * sizeof list->list[0]);
-  if (!list) return num(env, -ENOMEM);
+  if (a.argc > 3) {
+    uint32_t c = arg_u32(&a, 3);
+    if (a.bad || c > count) return num(env, -EINVAL);
+    count = c;
+  }
+  const double *v = data;
+  /* Most buffers are a few ranges: those need no heap allocation. */
+  struct { struct udmabuf_create_list head; struct udmabuf_create_item items[8]; } small;
+  struct udmabuf_create_list *list = &small.head;
+  if (count > 8 && !(list = malloc(sizeof *list + count * sizeof list->list[0]))) return num(env, -ENOMEM);
   list->flags = (uint32_t)flags;
   list->count = (uint32_t)count;
   for (size_t i = 0; i < count; i++) {
-    list->list[i].memfd = (uint32_t)v[3 * i];
-    list->list[i].offset = (uint64_t)v[3 * i + 1];
-    list->list[i].size = (uint64_t)v[3 * i + 2];
+    list->list[i] = (struct udmabuf_create_item){
+      .memfd = (uint32_t)v[3 * i], .__pad = 0, .offset = (uint64_t)v[3 * i + 1], .size = (uint64_t)v[3 * i + 2]};
   }
   int r = ioctl(dev_fd, UDMABUF_CREATE_LIST, list);
   int err = errno;
-  free(list);
+  if (list != &small.head) free(list);
   return num(env, r < 0 ? -err : own(env, r));
 }
 

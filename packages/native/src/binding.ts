@@ -68,7 +68,7 @@ export interface NativeBinding {
   getSeals(fd: number): number;
   udmabufCreate(devFd: number, memfd: number, offset: number, size: number, flags: number): number;
   /** `items` holds [memfd, offset, size] triples. */
-  udmabufCreateList(devFd: number, flags: number, items: Float64Array): number;
+  udmabufCreateList(devFd: number, flags: number, items: Float64Array, count?: number): number;
   /** Total nanoseconds of `iterations` × (DMA_HEAP_IOCTL_ALLOC + close), or -errno of the first failure. */
   seedLoop(heapFd: number, len: number, iterations: number): number;
   readonly constants: NativeConstants;

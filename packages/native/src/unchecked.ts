@@ -17,9 +17,9 @@ export const unchecked = {
     if (r < 0) throw systemError('ioctl(DMA_HEAP_IOCTL_ALLOC)', r, { fd: heapFd });
     return r;
   },
-  /** `UDMABUF_CREATE_LIST` from `[memfd, offset, size]` triples (page-aligned, at most `list_limit`). */
-  udmabufCreateList(devFd: number, flags: number, triples: Float64Array): number {
-    const r = native.udmabufCreateList(devFd, flags, triples);
+  /** `UDMABUF_CREATE_LIST` from the first `count` `[memfd, offset, size]` triples (page-aligned, at most `list_limit`). */
+  udmabufCreateList(devFd: number, flags: number, triples: Float64Array, count = triples.length / 3): number {
+    const r = native.udmabufCreateList(devFd, flags, triples, count);
     if (r < 0) throw systemError('ioctl(UDMABUF_CREATE_LIST)', r, { fd: devFd });
     return r;
   },

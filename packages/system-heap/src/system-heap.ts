@@ -96,6 +96,8 @@ class SystemHeap extends AbstractHeap {
   /** Why the last fresh chunk was refused (memory reserve), reported if nothing else can serve. */
   #refusal: unknown;
   #zeroedBytes = 0;
+  /** The scatter-gather table being built, reused by every allocation (grown when one takes more chunks). */
+  #sgt = new Float64Array(3 * 64);
 
   constructor(options: SystemHeapOptions) {
     super();
@@ -157,14 +159,14 @@ class SystemHeap extends AbstractHeap {
     let fd: number;
     try {
       if (this.#zeroOnAlloc) for (const c of chunks) if (c.dirty) this.#zero(c);
-      const sgt = sgTriples(chunks, PAGE_SIZE);
-      if (sgt.length / 3 > this.#listLimit) {
-        throw new LimitExceededError(
-          `${len} bytes need ${sgt.length / 3} memfd ranges, more than udmabuf's list_limit of ${this.#listLimit}`,
-          { heap: this.name },
-        );
+      if (this.#sgt.length < 3 * chunks.length) this.#sgt = new Float64Array(3 * chunks.length);
+      const ranges = sgTriples(chunks, PAGE_SIZE, this.#sgt);
+      if (ranges > this.#listLimit) {
+        throw new LimitExceededError(`${len} bytes need ${ranges} memfd ranges, more than udmabuf's list_limit of ${this.#listLimit}`, {
+          heap: this.name,
+        });
       }
-      fd = unchecked.udmabufCreateList(this.#dev, constants.UDMABUF_FLAGS_CLOEXEC, sgt);
+      fd = unchecked.udmabufCreateList(this.#dev, constants.UDMABUF_FLAGS_CLOEXEC, this.#sgt, ranges);
     } catch (err) {
       this.#putChunks(chunks, false);
       throw err;
@@ -309,23 +311,24 @@ class SystemHeap extends AbstractHeap {
 }
 
 /**
- * The scatter-gather table of a buffer as `[memfd, offset, length]` triples: chunks sorted by arena and offset
- * (in place), adjacent ones merged. A LIFO pool hands chunks back in reverse order; sorting lets them merge.
+ * Writes the scatter-gather table of a buffer into `out` as `[memfd, offset, length]` triples and returns how
+ * many: chunks sorted by arena and offset (in place), adjacent ones merged. A LIFO pool hands chunks back in
+ * reverse order; sorting lets them merge. `out` must hold `3 * chunks.length` numbers.
  */
-export function sgTriples(chunks: Chunk[], pageSize: number): Float64Array {
-  if (chunks.length === 1) {
-    const c = chunks[0]!;
-    return Float64Array.of(c.arena.fd, c.offset, pageSize * 2 ** c.order);
-  }
-  chunks.sort((a, b) => a.arena.id - b.arena.id || a.offset - b.offset);
-  const out: number[] = [];
+export function sgTriples(chunks: Chunk[], pageSize: number, out: Float64Array): number {
+  if (chunks.length > 1) chunks.sort((a, b) => a.arena.id - b.arena.id || a.offset - b.offset);
+  let n = 0;
   for (const c of chunks) {
     const bytes = pageSize * 2 ** c.order;
-    const n = out.length;
     if (n > 0 && out[n - 3] === c.arena.fd && out[n - 2]! + out[n - 1]! === c.offset) out[n - 1]! += bytes;
-    else out.push(c.arena.fd, c.offset, bytes);
+    else {
+      out[n] = c.arena.fd;
+      out[n + 1] = c.offset;
+      out[n + 2] = bytes;
+      n += 3;
+    }
   }
-  return Float64Array.from(out);
+  return n / 3;
 }
 
 function heldElsewhere(fd: number): boolean {
