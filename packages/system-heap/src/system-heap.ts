@@ -91,7 +91,8 @@ class SystemHeap extends AbstractHeap {
   readonly #maxBytes: number;
   readonly #arenas: Arena[] = [];
   readonly #deferred: DeferredFrees<Deferred>;
-  readonly #handedOut = new Map<number, number>();
+  /** Chunks handed out, by order. */
+  readonly #handedOut: number[] = [];
   readonly #guard: MemoryGuard;
   /** Why the last fresh chunk was refused (memory reserve), reported if nothing else can serve. */
   #refusal: unknown;
@@ -213,7 +214,7 @@ class SystemHeap extends AbstractHeap {
           );
         }
         chunks.push(chunk);
-        this.#handedOut.set(chunk.order, (this.#handedOut.get(chunk.order) ?? 0) + 1);
+        this.#handedOut[chunk.order] = (this.#handedOut[chunk.order] ?? 0) + 1;
         remaining -= this.#bytes(chunk.order);
       }
     } catch (err) {
@@ -272,7 +273,7 @@ class SystemHeap extends AbstractHeap {
   }
 
   #bytes(order: number): number {
-    return PAGE_SIZE * 2 ** order;
+    return PAGE_SIZE << order; // orders are at most 10
   }
 
   /** Frees the buffers whose dma-buf nobody else holds any more; returns how many are still held. */
@@ -292,7 +293,7 @@ class SystemHeap extends AbstractHeap {
       poolBytesPerOrder: pool?.bytesPerOrder ?? {},
       hits: pool?.hits ?? 0,
       misses: pool?.misses ?? 0,
-      chunksHandedOut: Object.fromEntries(this.#handedOut),
+      chunksHandedOut: Object.fromEntries(this.orders.filter((o) => this.#handedOut[o]).map((o) => [o, this.#handedOut[o]])),
       deferredPending: this.#deferred.pending,
       arenas: this.#arenas.length,
       arenaBytesUsed: this.#arenas.reduce((n, a) => n + a.used, 0),
