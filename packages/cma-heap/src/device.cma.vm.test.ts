@@ -4,111 +4,34 @@
 // vb2-dma-contig, which takes a dma-buf only when its pages are one DMA-contiguous block, and refuses others
 // with EFAULT ("contiguous chunk is too small"). The CPU then reads the frame the device wrote.
 // The kernel command line carries vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1.
-import { closeSync, openSync, readSync, constants as fsConstants } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DmaBuf, Heap } from '@dmaheap/core';
-import { closeFd, isSystemError, kernelHeap, mappingAddress, openFdCount, pagemap } from '@dmaheap/native';
+import type { DmaBuf } from '@dmaheap/core';
+import { closeFd, kernelHeap, mappingAddress, pagemap } from '@dmaheap/native';
 // The V4L2 helpers (struct layouts and request numbers) from @dmaheap/native.
-import {
-  V4L2_BUF_FLAG_ERROR,
-  V4L2_PIX_FMT_YUYV,
-  VIVID_CID_OSD_TEXT_MODE,
-  VIVID_CID_TEST_PATTERN,
-  VIVID_OSD_TEXT_NONE,
-  v4l2CaptureDmabuf,
-  v4l2Open,
-  v4l2QueryCap,
-} from '@dmaheap/native';
+import { V4L2_BUF_FLAG_ERROR, v4l2Open, v4l2QueryCap } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
+import { allBytes, captureInto, tryContig, VIVID, withHeap } from '@dmaheap/vm/guest';
 import { cmaHeap, type CmaBuffer } from './index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const PAGE = 4096;
-const WIDTH = 640;
-const HEIGHT = 480;
-/** 640×480 YUYV: 614 400 bytes, 150 pages. */
-const FRAME = WIDTH * HEIGHT * 2;
-const MARK = 0xa5;
-const VMALLOC_QUEUE = '/dev/video0';
-const CONTIG_QUEUE = '/dev/video1';
-const TEST_PATTERN_COLOR_SQUARES = 4;
-const CAPTURE = {
-  width: WIDTH,
-  height: HEIGHT,
-  pixelformat: V4L2_PIX_FMT_YUYV,
-  controls: [
-    [VIVID_CID_OSD_TEXT_MODE, VIVID_OSD_TEXT_NONE],
-    [VIVID_CID_TEST_PATTERN, TEST_PATTERN_COLOR_SQUARES],
-  ] as const,
-};
+const { vmallocQueue: VMALLOC_QUEUE, contigQueue: CONTIG_QUEUE, width: WIDTH, frameBytes: FRAME, mark: MARK } = VIVID;
 
-/** Kernel log records written after this reader was made. */
-function kmsgReader(): { read(): string[]; close(): void } {
-  const fd = openSync('/dev/kmsg', fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  const chunk = Buffer.alloc(8192);
-  const drain = (): string[] => {
-    const out: string[] = [];
-    for (;;) {
-      try {
-        const n = readSync(fd, chunk, 0, chunk.length, null);
-        out.push(chunk.toString('utf8', 0, n));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') return out;
-        if (code !== 'EPIPE') throw err;
-      }
-    }
-  };
-  drain();
-  return { read: drain, close: () => closeSync(fd) };
+/** A capture on the dma-contig queue: the frame (checked complete), or the refusal with the sizes the kernel logged. */
+function contig(buf: DmaBuf): ReturnType<typeof tryContig> {
+  const r = tryContig(buf);
+  if (r.capture) {
+    expect(r.capture.buffer.bytesused).toBe(FRAME);
+    expect(r.capture.buffer.flags & V4L2_BUF_FLAG_ERROR).toBe(0);
+  }
+  return r;
 }
 
-/** Fills the buffer with MARK, captures one frame into it, and returns what the CPU reads afterwards. */
-function capture(path: string, buf: DmaBuf): { bytesused: number; flags: number; frame: Uint8Array; tail: Uint8Array } {
-  buf.withCpuAccess('write', (v) => v.fill(MARK));
-  const c = v4l2CaptureDmabuf(path, buf.fd, CAPTURE);
-  const [frame, tail] = buf.withCpuAccess('read', (v) => [v.slice(0, FRAME), v.slice(FRAME)] as const);
-  buf.unmap();
+/** One frame on the vmalloc queue: what the device reported and what the CPU reads. */
+function capture(queue: string, buf: DmaBuf): { bytesused: number; flags: number; frame: Uint8Array; tail: Uint8Array } {
+  const { capture: c, frame, tail } = captureInto(queue, buf);
   return { bytesused: c.buffer.bytesused, flags: c.buffer.flags, frame, tail };
-}
-
-/** A capture on the dma-contig queue: the frame, or the refusal with the sizes the kernel logged. */
-function tryContig(buf: DmaBuf): { frame?: Uint8Array; errno?: string; contiguous?: number; needed?: number } {
-  const kmsg = kmsgReader();
-  try {
-    const r = capture(CONTIG_QUEUE, buf);
-    expect(r.bytesused).toBe(FRAME);
-    expect(r.flags & V4L2_BUF_FLAG_ERROR).toBe(0);
-    return { frame: r.frame };
-  } catch (err) {
-    if (!isSystemError(err) || err.syscall !== 'ioctl(VIDIOC_QBUF)') throw err;
-    const m = kmsg.read().map((rec) => /contiguous chunk is too small (\d+)\/(\d+)/.exec(rec)).find((x) => x);
-    return { errno: err.code, contiguous: m ? Number(m[1]) : undefined, needed: m ? Number(m[2]) : undefined };
-  } finally {
-    kmsg.close();
-    if (!buf.closed) buf.unmap();
-  }
-}
-
-function allBytes(view: Uint8Array, byte: number): boolean {
-  const ref = new Uint8Array(Math.min(view.length, MiB)).fill(byte);
-  for (let o = 0; o < view.length; o += MiB) {
-    const part = view.subarray(o, o + MiB);
-    if (Buffer.compare(part, ref.subarray(0, part.length)) !== 0) return false;
-  }
-  return true;
-}
-
-function withHeap<T>(open: () => Heap, fn: (heap: Heap) => T): T {
-  const fds = openFdCount();
-  const heap = open();
-  try {
-    return fn(heap);
-  } finally {
-    heap.close();
-    expect(openFdCount()).toBe(fds);
-  }
 }
 
 let reference: Uint8Array;
@@ -178,7 +101,7 @@ describe('the dma-contig queue takes CMA buffers, and the CPU reads the frame th
         (heap) => {
           const buf = heap.allocate(c.size) as CmaBuffer;
           try {
-            const r = tryContig(buf);
+            const r = contig(buf);
             expect(r.errno, `refused: contiguous ${r.contiguous}/${r.needed}`).toBeUndefined();
             expect(Buffer.compare(r.frame!, reference)).toBe(0);
             // The allocator's bitmap agrees: one run of frames.
@@ -199,7 +122,7 @@ describe('the dma-contig queue takes CMA buffers, and the CPU reads the frame th
       (heap) => {
         const buf = heap.allocate(8 * MiB) as CmaBuffer;
         try {
-          expect(tryContig(buf).errno).toBeUndefined();
+          expect(contig(buf).errno).toBeUndefined();
           // The last rows of the frame, through a mapping of just their pages.
           buf.beginCpuAccess('read');
           const rows = buf.map(FRAME - 10 * WIDTH * 2, 10 * WIDTH * 2);
@@ -217,13 +140,13 @@ describe('the dma-contig queue takes CMA buffers, and the CPU reads the frame th
       () => bufferPool(cmaHeap()),
       (pool) => {
         const first = pool.allocate(FRAME);
-        expect(Buffer.compare(tryContig(first).frame!, reference)).toBe(0);
+        expect(Buffer.compare(contig(first).frame!, reference)).toBe(0);
         first.close();
         const again = pool.allocate(FRAME);
         try {
           expect(pool.stats().hits).toBe(1);
           expect(again.withCpuAccess('read', (v) => allBytes(v, 0))).toBe(true);
-          expect(Buffer.compare(tryContig(again).frame!, reference)).toBe(0);
+          expect(Buffer.compare(contig(again).frame!, reference)).toBe(0);
         } finally {
           again.close();
         }
@@ -245,7 +168,7 @@ describe('the same queue refuses what is not contiguous (so the check can fail)'
           for (let i = 0; i < 4; i++) {
             const buf = heap.allocate(4 * MiB);
             held.push(buf);
-            const r = tryContig(buf);
+            const r = contig(buf);
             if (r.errno) {
               outcomes.push(`refused (${r.errno}, contiguous ${r.contiguous}/${r.needed})`);
               expect(r.errno).toBe('EFAULT');

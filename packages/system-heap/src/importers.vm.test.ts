@@ -5,18 +5,17 @@
 //   vgem (DRM PRIME import): holds the dma-buf (fdinfo count), hands the same dma-buf back, puts fences
 //     on it that CPU access brackets must wait for, and keeps deferred-freed buffers alive.
 // Needs `--module vgem --module 'vivid:n_devs=2 allocators=0,1 node_types=0x1,0x1'` (and root).
-import { readFileSync, writeFileSync, openSync, readSync, closeSync, constants as fsConstants } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DmaBuf, Heap } from '@dmaheap/core';
+import type { Heap } from '@dmaheap/core';
 import {
   addSeals,
   closeFd,
   constants,
   ftruncate,
-  isSystemError,
   kernelHeap,
   memfdCreate,
   mmapFd,
@@ -41,7 +40,6 @@ import {
   drmPrimeFdToHandle,
   drmPrimeHandleToFd,
   vgemFenceAttach,
-  vgemFenceSignal,
 } from '@dmaheap/native';
 import {
   V4L2_BUF_CAP_SUPPORTS_DMABUF,
@@ -49,40 +47,18 @@ import {
   V4L2_CAP_STREAMING,
   V4L2_CAP_VIDEO_CAPTURE,
   V4L2_PIX_FMT_YUYV,
-  VIVID_CID_OSD_TEXT_MODE,
-  VIVID_CID_TEST_PATTERN,
-  VIVID_OSD_TEXT_NONE,
   v4l2CaptureDmabuf,
   v4l2Open,
   v4l2QueryCap,
   v4l2RequestBuffers,
-  type V4l2Capture,
 } from '@dmaheap/native';
+import { allBytes, captureInto, tryContig, VIVID, withHeap } from '@dmaheap/vm/guest';
 import { systemHeap } from './index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const PAGE = 4096;
-const WIDTH = 640;
-const HEIGHT = 480;
-/** 640×480 YUYV: 2 bytes a pixel, 150 pages. */
-const FRAME = WIDTH * HEIGHT * 2;
-/** What every buffer holds before a capture: a page still holding only this was never written by the device. */
-const MARK = 0xa5;
-const VMALLOC_QUEUE = '/dev/video0';
-const CONTIG_QUEUE = '/dev/video1';
-/** vivid's "100% Color Squares": unlike the default colour bars, rows differ down the frame. */
-const TEST_PATTERN_COLOR_SQUARES = 4;
-const CAPTURE = {
-  width: WIDTH,
-  height: HEIGHT,
-  pixelformat: V4L2_PIX_FMT_YUYV,
-  // No OSD text: vivid otherwise draws a running time stamp at the top, and frames would differ.
-  controls: [
-    [VIVID_CID_OSD_TEXT_MODE, VIVID_OSD_TEXT_NONE],
-    [VIVID_CID_TEST_PATTERN, TEST_PATTERN_COLOR_SQUARES],
-  ] as const,
-};
+const { vmallocQueue: VMALLOC_QUEUE, contigQueue: CONTIG_QUEUE, width: WIDTH, height: HEIGHT, frameBytes: FRAME, mark: MARK, format: CAPTURE } = VIVID;
 
 interface HeapCase {
   label: string;
@@ -103,18 +79,6 @@ const HEAPS: HeapCase[] = [
 
 function pageEquals(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
-}
-
-const filled = new Map<number, Uint8Array>();
-/** Whether every byte of `view` is `byte` (compared a MiB at a time: callbacks per byte are slow under TCG). */
-function allBytes(view: Uint8Array, byte: number): boolean {
-  let ref = filled.get(byte);
-  if (!ref) filled.set(byte, (ref = new Uint8Array(MiB).fill(byte)));
-  for (let o = 0; o < view.length; o += MiB) {
-    const part = view.subarray(o, o + MiB);
-    if (Buffer.compare(part, ref.subarray(0, part.length)) !== 0) return false;
-  }
-  return true;
 }
 
 function untouched(page: Uint8Array): boolean {
@@ -150,53 +114,6 @@ function frameProblem(frame: Uint8Array, reference: Uint8Array): string | undefi
       ? ': the signature of the 6.12 vmap_udmabuf bug (the device saw the first 4 KiB page over and over)'
       : '';
   return `${bad} of ${pages} pages differ from the reference (first at page ${firstBad}); ${neverWritten} never written, ${copiesOfFirst} copies of page 0${signature}`;
-}
-
-/**
- * Prefills `buf` with MARK, captures one frame into it (offering the device the whole buffer: QBUF
- * `length` 0), and returns what the CPU then reads: the frame and the rest of the buffer.
- */
-function captureInto(path: string, buf: DmaBuf): { capture: V4l2Capture; frame: Uint8Array; tail: Uint8Array } {
-  buf.withCpuAccess('write', (view) => view.fill(MARK));
-  const capture = v4l2CaptureDmabuf(path, buf.fd, CAPTURE);
-  const [frame, tail] = buf.withCpuAccess('read', (view) => [view.slice(0, FRAME), view.slice(FRAME)] as const);
-  buf.unmap();
-  return { capture, frame, tail };
-}
-
-/** Kernel log records (`/dev/kmsg`) written after this reader was made. */
-function kmsgReader(): { read(): string[]; close(): void } {
-  const fd = openSync('/dev/kmsg', fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  const chunk = Buffer.alloc(8192);
-  const drain = (): string[] => {
-    const out: string[] = [];
-    for (;;) {
-      try {
-        const n = readSync(fd, chunk, 0, chunk.length, null);
-        out.push(chunk.toString('utf8', 0, n));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') return out;
-        if (code !== 'EPIPE') throw err; // EPIPE: records were overwritten; read on
-      }
-    }
-  };
-  drain();
-  return { read: drain, close: () => closeSync(fd) };
-}
-
-/** Runs `fn` on a fresh heap, closes it, and checks that no fd was left open. */
-function withHeap<T>(open: () => Heap, fn: (heap: Heap) => T): T {
-  const fds = openFdCount();
-  const heap = open();
-  let result: T;
-  try {
-    result = fn(heap);
-  } finally {
-    heap.close();
-  }
-  expect(openFdCount()).toBe(fds);
-  return result;
 }
 
 /* ---------------- the reference frame ---------------- */
@@ -348,22 +265,6 @@ describe('vivid vmalloc queue (/dev/video0): the frame the device writes is the 
 });
 
 describe('vivid dma-contig queue (/dev/video1): only physically contiguous buffers are taken', () => {
-  /** QBUF of the whole buffer on the contiguous queue: the frame, or the refusal with the kernel's reason. */
-  function tryContig(buf: DmaBuf): { frame?: Uint8Array; errno?: string; contiguous?: number; needed?: number } {
-    const kmsg = kmsgReader();
-    try {
-      return { frame: captureInto(CONTIG_QUEUE, buf).frame };
-    } catch (err) {
-      if (!isSystemError(err) || err.syscall !== 'ioctl(VIDIOC_QBUF)') throw err;
-      // vb2_dc_map_dmabuf: pr_err("contiguous chunk is too small %lu/%lu") then -EFAULT.
-      const line = kmsg.read().map((r) => /contiguous chunk is too small (\d+)\/(\d+)/.exec(r)).find((m) => m);
-      return { errno: err.code, contiguous: line ? Number(line[1]) : undefined, needed: line ? Number(line[2]) : undefined };
-    } finally {
-      kmsg.close();
-      if (!buf.closed) buf.unmap();
-    }
-  }
-
   it("kernelHeap('system'), 1 MiB (one order-8 chunk): taken, and the frame is right", () => {
     withHeap(
       () => kernelHeap('system'),
