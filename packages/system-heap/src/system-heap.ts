@@ -320,7 +320,7 @@ export function sgTriples(chunks: Chunk[], pageSize: number, out: Float64Array):
   if (chunks.length > 1) chunks.sort((a, b) => a.arena.id - b.arena.id || a.offset - b.offset);
   let n = 0;
   for (const c of chunks) {
-    const bytes = pageSize * 2 ** c.order;
+    const bytes = pageSize << c.order;
     if (n > 0 && out[n - 3] === c.arena.fd && out[n - 2]! + out[n - 1]! === c.offset) out[n - 1]! += bytes;
     else {
       out[n] = c.arena.fd;
