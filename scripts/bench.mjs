@@ -72,8 +72,10 @@ if (cmaHeaps.length) {
     const r = await runInVm({ command: [...cli, ...cmaArgs], cwd: root, memory, kernel, cmdline: `cma=${VM_CMA_SIZE}`, timeoutMs: 60 * 60_000 });
     console.log(`[bench] VM run on the CMA kernel ${kernel.release}: exit ${r.exitCode}, ${(r.durationMs / 1000).toFixed(0)} s (${r.accel})`);
     exitCode ||= r.exitCode;
+    // Merged even when a run failed: the report then lists the failed runs beside everything that worked.
     if (cmaJson !== json && existsSync(join(root, cmaJson)) && existsSync(join(root, json))) {
-      exitCode ||= here(['--render', json, '--merge', cmaJson, ...(optionValue(args, 'html') ? ['--html', optionValue(args, 'html')] : [])]);
+      const merged = here(['--render', json, '--merge', cmaJson, ...(optionValue(args, 'html') ? ['--html', optionValue(args, 'html')] : [])]);
+      exitCode ||= merged;
     }
   }
 }
