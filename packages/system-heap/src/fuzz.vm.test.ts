@@ -180,7 +180,7 @@ const HEAPS: Array<[string, () => Heap]> = [
 
 describe('fuzzed sequences of operations match the model', () => {
   for (const [label, open] of HEAPS) {
-    it(label, () => {
+    it(label, { timeout: Math.max(180_000, FUZZ_RUNS * 500) }, () => {
       const start = openFdCount();
       fc.assert(
         fc.property(fc.commands(commands, { maxCommands: 30, size: 'medium' }), (cmds) => {
