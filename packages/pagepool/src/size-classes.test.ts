@@ -1,7 +1,20 @@
-// bufferPool's size classes (pure bookkeeping, over the FAKE heap of @dmaheap/core's unit tests: no kernel).
+// bufferPool's size classes (pure bookkeeping, over a FAKE heap whose buffers are numbers: no kernel).
 import { describe, expect, it } from 'vitest';
-import { FakeHeap } from '../../core/src/fake.test-helpers.js';
+import { AbstractHeap, type AllocateOptions, type DmaBuf, type DmaBufOps, type HeapCapabilities } from '@dmaheap/core';
 import { bufferPool } from './buffer-pool.js';
+
+/** FAKE: hands out made-up fd numbers and makes no system call; only sizes and counts are looked at. */
+const FAKE_OPS: DmaBufOps = { mmap: () => new ArrayBuffer(0), munmap() {}, sync() {}, setName() {}, dup: () => -1 };
+class FakeHeap extends AbstractHeap {
+  readonly capabilities: HeapCapabilities = { contiguous: false, cached: true, alignment: 4096, backing: 'fake' };
+  #next = 1000;
+  constructor(readonly name: string) {
+    super();
+  }
+  protected _allocate(size: number, options: AllocateOptions): DmaBuf {
+    return this.buffer({ fd: this.#next++, size, ops: FAKE_OPS, name: options.name, release() {} });
+  }
+}
 
 const PAGE = 4096;
 
