@@ -111,38 +111,81 @@ export function warmUp(o: LoopOptions, op: (i: number) => void): void {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
+ * The timed loop's bookkeeping, shared by every scenario: per-call times (allocation and free apart when
+ * asked), the total, the first start and last end, and when to stop (the iteration count, or the time cap
+ * once `minIterations` calls are made). Made after the warm-up: the time cap counts from here.
+ */
+class Recorder {
+  readonly #o: LoopOptions;
+  readonly #deadline: bigint;
+  readonly #call: Float64Array;
+  readonly #alloc: Float64Array | undefined;
+  readonly #free: Float64Array | undefined;
+  #n = 0;
+  #total = 0n;
+  #start = 0n;
+  #end = 0n;
+  #bytes = 0;
+
+  constructor(o: LoopOptions, apart: boolean) {
+    this.#o = o;
+    this.#call = new Float64Array(o.iterations);
+    this.#alloc = apart ? new Float64Array(o.iterations) : undefined;
+    this.#free = apart ? new Float64Array(o.iterations) : undefined;
+    this.#deadline = deadlineOf(o);
+  }
+
+  get n(): number {
+    return this.#n;
+  }
+
+  /** One call from `t0` to `t1` over `bytes`, with its allocation and free times when timed apart; false: stop. */
+  add(t0: bigint, t1: bigint, bytes: number, alloc?: bigint, free?: bigint): boolean {
+    const i = this.#n++;
+    if (i === 0) this.#start = t0;
+    this.#end = t1;
+    this.#call[i] = Number(t1 - t0);
+    if (this.#alloc && alloc !== undefined) this.#alloc[i] = Number(alloc);
+    if (this.#free && free !== undefined) this.#free[i] = Number(free);
+    this.#total += t1 - t0;
+    this.#bytes += bytes;
+    return this.#n < this.#o.iterations && !(this.#n >= this.#o.minIterations && t1 > this.#deadline);
+  }
+
+  samples(): Samples {
+    const n = this.#n;
+    return {
+      n,
+      totalNs: Number(this.#total),
+      startNs: Number(this.#start),
+      endNs: Number(this.#end),
+      bytes: this.#bytes,
+      call: this.#call.slice(0, n),
+      ...(this.#alloc ? { alloc: this.#alloc.slice(0, n) } : {}),
+      ...(this.#free ? { free: this.#free.slice(0, n) } : {}),
+    };
+  }
+}
+
+/**
  * The seed loop on a heap. With `yieldEvery`, the loop gives the event loop a turn (untimed) after that many
  * iterations, so timers such as a pool's memory-pressure monitor can run (the `pressure` scenario).
  */
 export async function seedSamples(heap: Heap, size: number, o: LoopOptions, opts: { cold?: boolean; yieldEvery?: number } = {}): Promise<Samples> {
   const trim = (heap as Heap & { trim?: (t?: number) => number }).trim?.bind(heap);
   warmUp(o, () => heap.allocate(size).close());
-  const alloc = new Float64Array(o.iterations);
-  const free = new Float64Array(o.iterations);
-  const deadline = deadlineOf(o);
-  let n = 0;
-  let total = 0n;
-  let start = 0n;
-  let end = 0n;
-  while (n < o.iterations) {
+  const r = new Recorder(o, true);
+  for (let more = o.iterations > 0; more; ) {
     if (opts.cold) trim?.(0);
     const t0 = now();
     const buf = heap.allocate(size);
     const t1 = now();
     buf.close();
     const t2 = now();
-    if (n === 0) start = t0;
-    end = t2;
-    alloc[n] = Number(t1 - t0);
-    free[n] = Number(t2 - t1);
-    total += t2 - t0;
-    n++;
-    if (n >= o.minIterations && t2 > deadline) break;
-    if (opts.yieldEvery && n % opts.yieldEvery === 0) await yieldToEventLoop();
+    more = r.add(t0, t2, size, t1 - t0, t2 - t1);
+    if (more && opts.yieldEvery && r.n % opts.yieldEvery === 0) await yieldToEventLoop();
   }
-  const call = new Float64Array(n);
-  for (let i = 0; i < n; i++) call[i] = alloc[i]! + free[i]!;
-  return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes: size * n, call, alloc: alloc.slice(0, n), free: free.slice(0, n) };
+  return r.samples();
 }
 
 /** The seed loop in C inside the native addon: the floor Node's overhead is measured against. */
@@ -187,24 +230,13 @@ export function freshUdmabufSamples(size: number, o: LoopOptions): Samples {
 
 /** Times `op` on its own, call by call, up to the iteration count or the time cap. */
 function timeEach(o: LoopOptions, bytesPerCall: number, op: () => void): Samples {
-  const call = new Float64Array(o.iterations);
-  const deadline = deadlineOf(o);
-  let n = 0;
-  let total = 0n;
-  let start = 0n;
-  let end = 0n;
-  while (n < o.iterations) {
+  const r = new Recorder(o, false);
+  for (let more = o.iterations > 0; more; ) {
     const t0 = now();
     op();
-    const t1 = now();
-    if (n === 0) start = t0;
-    end = t1;
-    call[n] = Number(t1 - t0);
-    total += t1 - t0;
-    n++;
-    if (n >= o.minIterations && t1 > deadline) break;
+    more = r.add(t0, now(), bytesPerCall);
   }
-  return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes: bytesPerCall * n, call: call.slice(0, n) };
+  return r.samples();
 }
 
 /** Camera-like buffers: 1080p and 4K NV12 frames with 4 KiB metadata buffers, interleaved. */
@@ -226,7 +258,8 @@ export const MIX_MEAN_SIZE = Math.round(MIX_PATTERN.reduce((a, b) => a + b, 0) /
  */
 export function mixSamples(heap: Heap, o: LoopOptions): Samples {
   const live: DmaBuf[] = [];
-  const step = (k: number, t?: { alloc: Float64Array; free: Float64Array; n: number }) => {
+  /** One allocation, and the close of the oldest buffer once the ring is full: [size, start, allocated, end]. */
+  const step = (k: number): [number, bigint, bigint, bigint] => {
     const size = MIX_PATTERN[k % MIX_PATTERN.length]!;
     const t0 = now();
     live.push(heap.allocate(size));
@@ -236,34 +269,17 @@ export function mixSamples(heap: Heap, o: LoopOptions): Samples {
       live.shift()!.close();
       t2 = now();
     }
-    if (t) {
-      t.alloc[t.n] = Number(t1 - t0);
-      t.free[t.n] = Number(t2 - t1);
-    }
-    return { size, t0, t2 };
+    return [size, t0, t1, t2];
   };
   try {
     // Warm-up fills the ring, so every timed iteration allocates one buffer and frees one.
     for (let i = 0; i < Math.max(o.warmup, MIX_LIVE); i++) step(i);
-    const t = { alloc: new Float64Array(o.iterations), free: new Float64Array(o.iterations), n: 0 };
-    const deadline = deadlineOf(o);
-    let total = 0n;
-    let bytes = 0;
-    let start = 0n;
-    let end = 0n;
-    while (t.n < o.iterations) {
-      const s = step(t.n, t);
-      if (t.n === 0) start = s.t0;
-      end = s.t2;
-      total += s.t2 - s.t0;
-      bytes += s.size;
-      t.n++;
-      if (t.n >= o.minIterations && s.t2 > deadline) break;
+    const r = new Recorder(o, true);
+    for (let more = o.iterations > 0; more; ) {
+      const [size, t0, t1, t2] = step(r.n);
+      more = r.add(t0, t2, size, t1 - t0, t2 - t1);
     }
-    const n = t.n;
-    const call = new Float64Array(n);
-    for (let i = 0; i < n; i++) call[i] = t.alloc[i]! + t.free[i]!;
-    return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes, call, alloc: t.alloc.slice(0, n), free: t.free.slice(0, n) };
+    return r.samples();
   } finally {
     for (const b of live.splice(0)) b.close();
   }
@@ -279,15 +295,8 @@ export function touchSamples(heap: Heap, size: number, o: LoopOptions): Samples 
     b.withCpuAccess('write', touch);
     b.close();
   });
-  const call = new Float64Array(o.iterations);
-  const alloc = new Float64Array(o.iterations);
-  const free = new Float64Array(o.iterations);
-  const deadline = deadlineOf(o);
-  let n = 0;
-  let total = 0n;
-  let start = 0n;
-  let end = 0n;
-  while (n < o.iterations) {
+  const r = new Recorder(o, true);
+  for (let more = o.iterations > 0; more; ) {
     const t0 = now();
     const b = heap.allocate(size);
     const t1 = now();
@@ -295,16 +304,9 @@ export function touchSamples(heap: Heap, size: number, o: LoopOptions): Samples 
     const t2 = now();
     b.close();
     const t3 = now();
-    if (n === 0) start = t0;
-    end = t3;
-    alloc[n] = Number(t1 - t0);
-    free[n] = Number(t3 - t2);
-    call[n] = Number(t3 - t0);
-    total += t3 - t0;
-    n++;
-    if (n >= o.minIterations && t3 > deadline) break;
+    more = r.add(t0, t3, size, t1 - t0, t3 - t2);
   }
-  return { n, totalNs: Number(total), startNs: Number(start), endNs: Number(end), bytes: size * n, call: call.slice(0, n), alloc: alloc.slice(0, n), free: free.slice(0, n) };
+  return r.samples();
 }
 
 /**
