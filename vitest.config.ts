@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 // tests that need contiguous memory (`*.cma.vm.test.ts`), in a boot on the CMA kernel the test bed builds.
 export default defineConfig({
   test: {
+    // The lifetime tests and the fuzz run the garbage collector (vitest 3 takes pool options from the root only).
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     projects: [
       {
         test: {

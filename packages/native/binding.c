@@ -5,9 +5,10 @@
 // extracts arguments, makes the call and closes whatever it opened on failure. The one thrown
 // error is ERR_DMAHEAP_NO_EXTERNAL_BUFFERS (runtime forbids external ArrayBuffers).
 //
-// One piece of bookkeeping lives here because no JavaScript runs when it is needed: the fds this addon
+// Two pieces of bookkeeping live here because no JavaScript runs when they are needed: the fds this addon
 // opens are recorded against the Node-API environment (main thread or worker) that opened them, and those
-// still open when that environment is torn down are closed then (see "fd owners" below).
+// still open when that environment is torn down are closed then (see "fd owners" below); and each mapping
+// handed to JavaScript is unmapped exactly once, whoever gets there first (see "mappings" below).
 
 #define _GNU_SOURCE
 #include <linux/memfd.h> /* before <sys/mman.h>: glibc skips its MFD_* block when these exist */
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
@@ -93,22 +95,6 @@ static uint32_t arg_u32(args_t *a, size_t i) {
   return v;
 }
 
-/* The bytes of a Uint8Array (its own window of the ArrayBuffer) or of a whole ArrayBuffer. */
-static void *arg_bytes(args_t *a, size_t i, size_t *len) {
-  void *data = NULL;
-  bool is_typed = false, is_ab = false;
-  napi_typedarray_type type;
-  *len = 0;
-  if (i < a->argc && napi_is_typedarray(a->env, a->argv[i], &is_typed) == napi_ok && is_typed) {
-    if (napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) a->bad = 1;
-  } else if (i < a->argc && napi_is_arraybuffer(a->env, a->argv[i], &is_ab) == napi_ok && is_ab) {
-    if (napi_get_arraybuffer_info(a->env, a->argv[i], &data, len) != napi_ok) a->bad = 1;
-  } else {
-    a->bad = 1;
-  }
-  return data;
-}
-
 /* A malloc'd NUL-terminated UTF-8 copy of a string argument (NULL and bad=1 on failure). */
 static char *arg_str(args_t *a, size_t i) {
   size_t len = 0;
@@ -139,50 +125,66 @@ static napi_value ret(napi_env env, long r) { return num(env, r < 0 ? -errno : r
 
 // A worker_thread that is terminated never runs its FinalizationRegistry callbacks, so the fds of its heaps
 // and of buffers it never closed would stay open until the process exits. Every fd this addon creates (open,
-// heap allocation, memfd, udmabuf) is recorded against the environment that asked for it; close() through the
-// addon forgets it; an environment's cleanup hook closes what is still recorded against it. dup() results are
-// not recorded: they are handed to the caller to give away (to a child, another library) and close as it likes.
-// fds are process-wide and workers run in parallel, hence the lock; the table is indexed by fd.
+// heap allocation, memfd, udmabuf) is recorded against the environment that asked for it, with the identity
+// of its file (device and inode); close() through the addon forgets it; when an environment is torn down, what
+// is still recorded against it is closed, but only if the number still names the same file: an fd closed
+// behind the addon's back (fs.closeSync) may have been reused by an unrelated file, which is left alone.
+// dup() results are not recorded: they are handed to the caller to give away (to a child, another library)
+// and close as it likes. fds are process-wide and workers run in parallel, hence the lock; the table is
+// indexed by fd.
+typedef struct {
+  napi_env env;
+  dev_t dev;
+  ino_t ino;
+} owner_t;
+
 static pthread_mutex_t owners_lock = PTHREAD_MUTEX_INITIALIZER;
-static napi_env *owners = NULL;
+static owner_t *owners = NULL;
 static size_t owners_len = 0;
 
 /* Records fd (when it is one) as owned by env; returns it unchanged. A number the kernel just handed out
  * replaces any stale record of it. Without memory for the table the fd simply stays unrecorded. */
 static long own(napi_env env, long fd) {
-  if (fd < 0) return fd;
+  struct stat st;
+  if (fd < 0 || fstat((int)fd, &st) < 0) return fd;
   pthread_mutex_lock(&owners_lock);
   if ((size_t)fd >= owners_len) {
     size_t len = (size_t)fd * 2 + 64;
-    napi_env *grown = realloc(owners, len * sizeof *owners);
+    owner_t *grown = realloc(owners, len * sizeof *owners);
     if (grown) {
       memset(grown + owners_len, 0, (len - owners_len) * sizeof *owners);
       owners = grown;
       owners_len = len;
     }
   }
-  if ((size_t)fd < owners_len) owners[fd] = env;
+  if ((size_t)fd < owners_len) owners[fd] = (owner_t){.env = env, .dev = st.st_dev, .ino = st.st_ino};
   pthread_mutex_unlock(&owners_lock);
   return fd;
 }
 
 static void disown(int fd) {
   pthread_mutex_lock(&owners_lock);
-  if (fd >= 0 && (size_t)fd < owners_len) owners[fd] = NULL;
+  if (fd >= 0 && (size_t)fd < owners_len) owners[fd].env = NULL;
   pthread_mutex_unlock(&owners_lock);
 }
 
-/* The environment's cleanup hook (worker terminated or finished, process exiting). */
-static void close_owned(void *arg) {
-  napi_env env = arg;
+/* Closes what env still owns (its environment is going away: worker terminated or finished, process exiting). */
+static void close_owned(napi_env env) {
+  struct stat st;
   pthread_mutex_lock(&owners_lock);
   for (size_t fd = 0; fd < owners_len; fd++) {
-    if (owners[fd] == env) {
-      close((int)fd);
-      owners[fd] = NULL;
-    }
+    if (owners[fd].env != env) continue;
+    if (fstat((int)fd, &st) == 0 && st.st_dev == owners[fd].dev && st.st_ino == owners[fd].ino) close((int)fd);
+    owners[fd].env = NULL;
   }
   pthread_mutex_unlock(&owners_lock);
+}
+
+/* Per-environment state, as instance data: its finalizer runs once, when the environment is torn down. */
+static void instance_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  close_owned(env);
+  free(data);
 }
 
 /* ---------- fds ---------- */
@@ -255,49 +257,65 @@ static napi_value js_buf_set_name(napi_env env, napi_callback_info info) {
   return num(env, r < 0 ? -err : r);
 }
 
-/* ---------- any ioctl ---------- */
-
-// ioctl(fd, request, bytes) -> ioctl with a pointer to the bytes of a Uint8Array/ArrayBuffer (the argument
-// struct, read and written in place), restarted while EINTR -> result | -errno. TS checks the size.
-static napi_value js_ioctl(napi_env env, napi_callback_info info) {
-  ARGS;
-  int fd = arg_i32(&a, 0);
-  uint32_t request = arg_u32(&a, 1);
-  size_t len;
-  void *data = arg_bytes(&a, 2, &len);
-  BAIL_IF_BAD;
-  int r;
-  do r = ioctl(fd, (unsigned long)request, data);
-  while (r < 0 && errno == EINTR);
-  return ret(env, r);
-}
-
 /* ---------- mappings handed to JS as external ArrayBuffers ---------- */
 
-typedef struct { void *addr; size_t len; int unmapped; } mapping_t;
+// A mapping is referenced twice: by the ArrayBuffer's backing store (whose finalizer unmaps a forgotten
+// mapping) and by the wrap on the ArrayBuffer object that munmap() finds it through. Either may go first: an
+// ArrayBuffer detached by a transfer (ArrayBuffer.prototype.transfer) hands its backing store to a new
+// ArrayBuffer, which may be collected while the old object still carries the wrap. The record is freed when
+// both are gone, so no lookup ever reads freed memory; the memory is unmapped exactly once.
+typedef struct {
+  void *addr;
+  size_t len;
+  int unmapped;
+  int refs;
+} mapping_t;
 
 /* Marks ArrayBuffers made by js_mmap, so a wrap placed by someone else is never misread. */
 static const napi_type_tag MAPPING_TAG = {0x646d616865617021ULL, 0x6d6d61705f746167ULL};
 
-// The ArrayBuffer's finalizer (may run deferred, after an explicit munmap): unmap if forgotten.
+static void mapping_unref(mapping_t *m) {
+  if (--m->refs == 0) free(m);
+}
+
+/* Unmaps once; returns 0 or -errno. */
+static int mapping_unmap(napi_env env, mapping_t *m) {
+  if (m->unmapped) return 0;
+  if (munmap(m->addr, m->len) < 0) return -errno;
+  m->unmapped = 1;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -(int64_t)m->len, &ignored);
+  return 0;
+}
+
+// The backing store's finalizer (runs on the JS thread, possibly deferred, possibly after munmap()).
 static void mapping_finalize(napi_env env, void *data, void *hint) {
   (void)data;
   mapping_t *m = hint;
-  if (!m->unmapped) {
-    int64_t ignored;
-    munmap(m->addr, m->len);
-    m->unmapped = 1;
-    napi_adjust_external_memory(env, -(int64_t)m->len, &ignored);
-  }
-  free(m);
+  mapping_unmap(env, m);
+  mapping_unref(m);
 }
 
-/* The live mapping behind an ArrayBuffer made by js_mmap, or NULL. */
+// The wrap's finalizer: the ArrayBuffer object was collected.
+static void mapping_wrap_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  mapping_unref(data);
+}
+
+/* The record behind an ArrayBuffer made by js_mmap (live, unmapped or transferred away), or NULL. */
 static mapping_t *get_mapping(napi_env env, napi_value ab) {
   bool tagged = false;
   void *m = NULL;
   if (napi_check_object_type_tag(env, ab, &MAPPING_TAG, &tagged) != napi_ok || !tagged) return NULL;
   if (napi_unwrap(env, ab, &m) != napi_ok) return NULL;
+  return m;
+}
+
+/* The mapping whose memory `ab` shows now: made by js_mmap, not unmapped, not detached. */
+static mapping_t *live_mapping(napi_env env, napi_value ab) {
+  mapping_t *m = get_mapping(env, ab);
+  bool detached = true;
+  if (!m || m->unmapped || napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) return NULL;
   return m;
 }
 
@@ -313,6 +331,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   if (!m) { munmap(addr, (size_t)length); return num(env, -ENOMEM); }
   m->addr = addr;
   m->len = (size_t)length;
+  m->refs = 1; /* the backing store's */
 
   napi_value ab;
   napi_status st = napi_create_external_arraybuffer(env, addr, m->len, mapping_finalize, m, &ab);
@@ -338,39 +357,45 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   // From here the ArrayBuffer's finalizer owns the mapping: on any failure below it unmaps it at GC.
   int64_t ignored;
   napi_adjust_external_memory(env, (int64_t)m->len, &ignored);
-  if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok || napi_wrap(env, ab, m, NULL, NULL, NULL) != napi_ok)
+  if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok) return num(env, -ENOMEM);
+  m->refs++; /* the wrap's */
+  if (napi_wrap(env, ab, m, mapping_wrap_finalize, NULL, NULL) != napi_ok) {
+    m->refs--;
     return num(env, -ENOMEM);
+  }
   return ab;
 }
 
-// munmap(ab) -> detach the ArrayBuffer, then munmap synchronously -> 0 | -errno; idempotent
+// munmap(ab) -> detach the ArrayBuffer, then munmap synchronously -> 0 | 1 when the memory stays mapped in
+// another ArrayBuffer (this one was detached by a transfer; that one's finalizer unmaps) | -errno. Idempotent.
 static napi_value js_munmap(napi_env env, napi_callback_info info) {
   ARGS;
   if (a.argc < 1) return num(env, -EINVAL);
   napi_value ab = a.argv[0];
   mapping_t *m = get_mapping(env, ab);
-  if (!m) return num(env, 0); /* not ours, or already unmapped */
+  if (!m) return num(env, 0); /* not ours, or already unmapped through this ArrayBuffer */
   bool detached = false;
   napi_is_detached_arraybuffer(env, ab, &detached);
-  if (detached) { /* detached by someone else (transfer): the new owner's finalizer unmaps */
+  if (detached) {
+    int elsewhere = !m->unmapped;
     napi_remove_wrap(env, ab, NULL);
-    return num(env, 0);
+    mapping_unref(m);
+    return num(env, elsewhere);
   }
   if (napi_detach_arraybuffer(env, ab) != napi_ok) return num(env, -EBUSY);
+  int r = mapping_unmap(env, m); /* the backing store's finalizer may have run during the detach: once only */
+  if (r < 0) return num(env, r); /* the finalizer retries */
   napi_remove_wrap(env, ab, NULL);
-  if (munmap(m->addr, m->len) < 0) return num(env, -errno); /* finalizer retries */
-  m->unmapped = 1;
-  int64_t ignored;
-  napi_adjust_external_memory(env, -(int64_t)m->len, &ignored);
+  mapping_unref(m);
   return num(env, 0);
 }
 
 // mappingAddress(ab) -> address as BigInt, 0n when not a live mapping
 static napi_value js_mapping_address(napi_env env, napi_callback_info info) {
   ARGS;
-  mapping_t *m = a.argc >= 1 ? get_mapping(env, a.argv[0]) : NULL;
+  mapping_t *m = a.argc >= 1 ? live_mapping(env, a.argv[0]) : NULL;
   napi_value r;
-  napi_create_bigint_uint64(env, m && !m->unmapped ? (uint64_t)(uintptr_t)m->addr : 0, &r);
+  napi_create_bigint_uint64(env, m ? (uint64_t)(uintptr_t)m->addr : 0, &r);
   return r;
 }
 
@@ -381,8 +406,8 @@ static napi_value js_madvise(napi_env env, napi_callback_info info) {
   int64_t offset = arg_i64(&a, 1), length = arg_i64(&a, 2);
   int advice = arg_i32(&a, 3);
   BAIL_IF_BAD;
-  mapping_t *m = get_mapping(env, a.argv[0]);
-  if (!m || m->unmapped || offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > m->len)
+  mapping_t *m = live_mapping(env, a.argv[0]);
+  if (!m || offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > m->len)
     return num(env, -EINVAL);
   return ret(env, madvise((char *)m->addr + offset, (size_t)length, advice));
 }
@@ -532,7 +557,6 @@ static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     {"open", js_open}, {"close", js_close}, {"dup", js_dup},
     {"heapAlloc", js_heap_alloc}, {"bufSync", js_buf_sync}, {"bufSetName", js_buf_set_name},
-    {"ioctl", js_ioctl},
     {"mmap", js_mmap}, {"munmap", js_munmap}, {"mappingAddress", js_mapping_address}, {"madvise", js_madvise},
     {"memfdCreate", js_memfd_create}, {"ftruncate", js_ftruncate}, {"fallocate", js_fallocate},
     {"addSeals", js_add_seals}, {"getSeals", js_get_seals},
@@ -545,7 +569,11 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, fns[i].name, f);
   }
   napi_set_named_property(env, exports, "constants", make_constants(env));
-  napi_add_env_cleanup_hook(env, close_owned, env);
+  void *instance = NULL;
+  if (napi_get_instance_data(env, &instance) == napi_ok && instance == NULL) {
+    instance = malloc(1);
+    if (instance && napi_set_instance_data(env, instance, instance_finalize, NULL) != napi_ok) free(instance);
+  }
   return exports;
 }
 

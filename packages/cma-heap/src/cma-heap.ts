@@ -3,8 +3,11 @@
 //   → DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM → the buffer with its page list (and, where
 //   debugfs shows the allocator's bitmap, its physical frames) → partial mappings → close unmaps and frees.
 // When every area is out, one OutOfMemoryError says what was asked, what CmaFree had and what was tried.
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import {
+  AbstractHeap,
+  allocateOptionChecks,
+  checks,
   ClosedError,
   DmaBuf,
   DmaHeapError,
@@ -12,18 +15,31 @@ import {
   HeapNotFoundError,
   InvalidArgumentError,
   OutOfMemoryError,
-  validateAllocateOptions,
-  validateSize,
+  validateOptions,
   type AllocateOptions,
   type DmaBufInit,
   type DmaHeapErrorOptions,
   type Heap,
   type HeapCapabilities,
   type HeapProvider,
-  type HeapStats,
+  type OptionCheck,
   type PageList,
 } from '@dmaheap/core';
-import { bufSetName, CMA_HEAP_NAMES, closeFd, constants, DMA_HEAP_DIR, dmaBufOps, listDmaHeaps, mmapFd, munmap, openDevice, PAGE_SIZE, unchecked } from '@dmaheap/native';
+import {
+  bufSetName,
+  CMA_HEAP_NAMES,
+  closeFd,
+  constants,
+  DMA_HEAP_DIR,
+  dmaBufOps,
+  listDmaHeaps,
+  meminfo as readMeminfo,
+  mmapFd,
+  munmap,
+  openDevice,
+  PAGE_SIZE,
+  unchecked,
+} from '@dmaheap/native';
 import { isCmaArea, newRun, pfnAlignmentOrder, readCmaArea, readCmaBitmap, readCmaMeminfo } from './regions.js';
 
 /**
@@ -108,35 +124,33 @@ export class CmaOutOfMemoryError extends OutOfMemoryError {
   }
 }
 
-const KNOWN_OPTIONS = new Set(['names', 'dir', 'alignOrder', 'locate']);
+/** A heap name: a file name under the heap directory. */
+const heapName: OptionCheck = (v) =>
+  (typeof v === 'string' && v.length > 0 && !v.includes('/') && v !== '.' && v !== '..' && !v.includes('\0')) ||
+  `a heap name (a file name under ${DMA_HEAP_DIR})`;
 
-function checkAlignOrder(value: unknown, heap?: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ALIGN_ORDER) {
-    throw new InvalidArgumentError(
-      `alignOrder must be an integer from 0 to ${MAX_ALIGN_ORDER} (the kernel's CMA heap aligns to at most 2^CONFIG_CMA_ALIGNMENT pages), got ${String(value)}`,
-      { heap },
-    );
-  }
-  return value;
+// The kernel's CMA heap aligns to at most 2^CONFIG_CMA_ALIGNMENT pages.
+const alignOrderCheck = checks.integerIn(0, MAX_ALIGN_ORDER);
+
+const CMA_ALLOCATE_SPEC: Readonly<Record<string, OptionCheck>> = { ...allocateOptionChecks, alignOrder: alignOrderCheck };
+
+const CMA_HEAP_SPEC = {
+  names: checks.arrayOf(heapName),
+  dir: ((v) => (typeof v === 'string' && v.length > 0) || 'a directory path') as OptionCheck,
+  alignOrder: alignOrderCheck,
+  locate: checks.boolean,
+};
+
+interface CheckedOptions {
+  names: string[];
+  dir: string;
+  alignOrder: number;
+  locate: boolean;
 }
 
-function checkOptions(options: unknown): Required<Omit<CmaHeapOptions, 'names'>> & { names: string[] } {
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError(`cmaHeap options must be an object, got ${typeof options}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new InvalidArgumentError(`unknown cmaHeap option "${key}"; known: ${[...KNOWN_OPTIONS].join(', ')}`);
-  }
-  const o = options as CmaHeapOptions;
-  const names = o.names ?? [];
-  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.length === 0 || n.includes('/') || n === '.' || n === '..' || n.includes('\0'))) {
-    throw new InvalidArgumentError(`names must be an array of heap names (file names under ${o.dir ?? DMA_HEAP_DIR})`);
-  }
-  const dir = o.dir ?? DMA_HEAP_DIR;
-  if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir must be a directory path');
-  if (o.locate !== undefined && typeof o.locate !== 'boolean') throw new InvalidArgumentError('locate must be a boolean');
-  return { names: [...names], dir, alignOrder: checkAlignOrder(o.alignOrder ?? 0), locate: o.locate ?? false };
+function checkOptions(options: unknown): CheckedOptions {
+  const o = validateOptions<CmaHeapOptions>(options, CMA_HEAP_SPEC, 'cmaHeap options');
+  return { names: [...(o.names ?? [])], dir: o.dir ?? DMA_HEAP_DIR, alignOrder: o.alignOrder ?? 0, locate: o.locate ?? false };
 }
 
 /** Bytes the kernel must be asked for so the buffer is `size` long (page-rounded) and aligned to 2^order pages. */
@@ -146,15 +160,6 @@ export function paddedLength(size: number, alignOrder: number, pageSize = PAGE_S
   // as len is more than 2^(n-1) pages.
   const least = alignOrder === 0 ? 1 : 2 ** (alignOrder - 1) + 1;
   return Math.max(pages, least) * pageSize;
-}
-
-function memAvailable(): number | undefined {
-  try {
-    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function mib(bytes: number | undefined): string {
@@ -170,8 +175,8 @@ function unmapAll(ranges: Ranges): void {
   ranges.clear();
 }
 
-interface CmaBufferInit extends DmaBufInit {
-  fd: number;
+/** What a CmaBuffer knows beyond a DmaBuf. */
+interface CmaBufferParts {
   region: string;
   pageList: PageList;
   placement: CmaPlacement;
@@ -189,13 +194,13 @@ export class CmaBuffer extends DmaBuf {
   readonly #rawFd: number;
   readonly #ranges: Ranges;
 
-  constructor(init: CmaBufferInit) {
+  constructor(init: DmaBufInit, parts: CmaBufferParts) {
     super(init);
     this.#rawFd = init.fd;
-    this.region = init.region;
-    this.pageList = init.pageList;
-    this.placement = init.placement;
-    this.#ranges = init.ranges;
+    this.region = parts.region;
+    this.pageList = parts.pageList;
+    this.placement = parts.placement;
+    this.#ranges = parts.ranges;
   }
 
   /**
@@ -270,20 +275,16 @@ interface Region {
   allocations: number;
 }
 
-class CmaHeap implements Heap {
-  readonly specificationVersion = 'v1' as const;
+class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   readonly name: string;
   readonly #regions: Region[];
   readonly #alignOrder: number;
   readonly #locate: boolean;
-  #closed = false;
-  #liveBuffers = 0;
-  #liveBytes = 0;
-  #allocations = 0;
-  #failures = 0;
   #fallbacks = 0;
+  protected override readonly allocateOptions = CMA_ALLOCATE_SPEC;
 
-  constructor(options: ReturnType<typeof checkOptions>) {
+  constructor(options: CheckedOptions) {
+    super();
     this.#alignOrder = options.alignOrder;
     this.#locate = options.locate;
     const wanted = [...new Set([...options.names, ...CMA_HEAP_NAMES])];
@@ -337,29 +338,13 @@ class CmaHeap implements Heap {
     };
   }
 
-  allocate(size: number, options?: CmaAllocateOptions): CmaBuffer {
-    if (this.#closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
-    validateSize(size, this.name);
-    let alignOrder = this.#alignOrder;
-    let rest: unknown = options;
-    if (typeof options === 'object' && options !== null && !Array.isArray(options) && 'alignOrder' in options) {
-      const { alignOrder: a, ...others } = options;
-      alignOrder = checkAlignOrder(a, this.name);
-      rest = others;
-    }
-    const opts = validateAllocateOptions(rest, this.name);
-    try {
-      const buf = this.#allocate(size, alignOrder, opts);
-      this.#allocations++;
-      return buf;
-    } catch (err) {
-      this.#failures++;
-      throw fromSystemError(err, this.name, 'allocate');
-    }
+  /** No size is refused before the kernel is asked: running out is a CmaOutOfMemoryError that says what was tried. */
+  protected override sizeLimit(): number | undefined {
+    return undefined;
   }
 
-  async allocateAsync(size: number, options?: CmaAllocateOptions): Promise<CmaBuffer> {
-    return this.allocate(size, options);
+  protected _allocate(size: number, options: CmaAllocateOptions): CmaBuffer {
+    return this.#allocate(size, options.alignOrder ?? this.#alignOrder, options);
   }
 
   #allocate(size: number, alignOrder: number, options: AllocateOptions): CmaBuffer {
@@ -368,7 +353,7 @@ class CmaHeap implements Heap {
     for (const [i, region] of this.#regions.entries()) {
       if (!region.cma && length >= LARGE_REQUEST) {
         // A stand-in that is not CMA (e.g. the system heap) takes pages until the OOM killer strikes.
-        const available = memAvailable();
+        const available = readMeminfo('MemAvailable');
         if (available !== undefined && length > available) {
           tried.push({ region: region.name, reason: `MemAvailable is ${mib(available)}` });
           continue;
@@ -438,39 +423,30 @@ class CmaHeap implements Heap {
       ? { pageSize: PAGE_SIZE, count, pfns: Array.from({ length: count }, (_, i) => placement.firstPfn + BigInt(i)) }
       : { pageSize: PAGE_SIZE, count };
     const ranges: Ranges = new Map();
-    this.#liveBuffers++;
-    this.#liveBytes += size;
-    return new CmaBuffer({
-      fd,
-      size,
-      heap: this,
-      ops: dmaBufOps,
-      name,
-      // Before its fd is read or duplicated, no device can be attached: CPU-access brackets skip the ioctl.
-      skipSyncUntilShared: true,
-      region: region.name,
-      pageList,
-      placement,
-      ranges,
-      release: () => {
-        this.#liveBuffers--;
-        this.#liveBytes -= size;
-        try {
-          unmapAll(ranges);
-        } finally {
-          unchecked.close(fd);
-        }
+    return this.buffer(
+      {
+        fd,
+        size,
+        ops: dmaBufOps,
+        name,
+        // Before its fd is read or duplicated, no device can be attached: CPU-access brackets skip the ioctl.
+        skipSyncUntilShared: true,
+        // The kernel frees the memory once nothing holds the dma-buf: nothing of the heap's is touched here.
+        release: () => {
+          try {
+            unmapAll(ranges);
+          } finally {
+            unchecked.close(fd);
+          }
+        },
       },
-    });
+      (init) => new CmaBuffer(init, { region: region.name, pageList, placement, ranges }),
+    );
   }
 
-  stats(): HeapStats {
+  protected override _stats(): Record<string, unknown> {
     const meminfo = readCmaMeminfo();
     return {
-      liveBuffers: this.#liveBuffers,
-      liveBytes: this.#liveBytes,
-      allocations: this.#allocations,
-      failures: this.#failures,
       fallbacks: this.#fallbacks,
       regions: Object.fromEntries(this.#regions.map((r) => [r.name, { allocations: r.allocations, cma: r.cma }])),
       cmaTotal: meminfo.total,
@@ -478,9 +454,7 @@ class CmaHeap implements Heap {
     };
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected override _close(): void {
     for (const r of this.#regions) closeFd(r.fd);
   }
 }

@@ -7,10 +7,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DmaBuf } from '@dmaheap/core';
 import { closeFd, kernelHeap, mappingAddress, pagemap } from '@dmaheap/native';
-// The V4L2 helpers (struct layouts and request numbers) from @dmaheap/native.
-import { V4L2_BUF_FLAG_ERROR, v4l2Open, v4l2QueryCap } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
-import { allBytes, captureInto, tryContig, VIVID, withHeap } from '@dmaheap/vm/guest';
+// The V4L2 rig (structs built by hand for these tests) lives in the test bed, not in a published package.
+import { allBytes, captureInto, tryContig, V4L2_BUF_FLAG_ERROR, v4l2Open, v4l2QueryCap, VIVID, withHeap } from '@dmaheap/vm/guest';
 import { cmaHeap, type CmaBuffer } from './index.js';
 
 const KiB = 1024;

@@ -1,6 +1,7 @@
 // The DmaBuf handle, one class for every heap. The heap hands it the system calls (DmaBufOps) and a release
 // function; the handle checks arguments and state, so every heap gets the same behaviour and the same errors.
 import { readFileSync } from 'node:fs';
+import { markAsUntransferable } from 'node:worker_threads';
 import { ClosedError, fromSystemError, InvalidStateError } from './errors.js';
 import type { AccessMode, BufferInfo, Heap } from './types.js';
 import { validateAccessMode, validateName } from './validate.js';
@@ -9,8 +10,12 @@ import { validateAccessMode, validateName } from './validate.js';
 export interface DmaBufOps {
   /** Maps `length` bytes of `fd` shared, read-write; the ArrayBuffer is detached by `munmap`. */
   mmap(fd: number, length: number): ArrayBuffer;
-  /** Unmaps and detaches; harmless on an already unmapped buffer. */
-  munmap(mapping: ArrayBuffer): void;
+  /**
+   * Unmaps and detaches; harmless on an already unmapped buffer. Returns `false` when the memory may still be
+   * mapped (its ArrayBuffer was detached by someone else, e.g. `ArrayBuffer.prototype.transfer`, and lives on
+   * in a new one): the buffer then counts as shared, so its heap asks the kernel before reusing the memory.
+   */
+  munmap(mapping: ArrayBuffer): boolean | void;
   /** `DMA_BUF_IOCTL_SYNC`. */
   sync(fd: number, phase: 'start' | 'end', mode: AccessMode): void;
   /** `DMA_BUF_SET_NAME_B`. */
@@ -19,17 +24,27 @@ export interface DmaBufOps {
   dup(fd: number): number;
 }
 
-/** What a buffer went through, passed to its release: whether its memory can hold data now. */
+/**
+ * What a buffer went through, passed to its release. The one rule every heap and pool follows: memory goes back
+ * to a pool only when nothing can reach it any more. When `shared` is false, nothing but the heap's own fd
+ * holds the dma-buf (no other fd, no mapping, no JavaScript view), and the memory may be reused at once (zeroed
+ * first if `mapped` or `shared`). When `shared` is true, something else may still hold it: the heap must ask
+ * the kernel (fdinfo `count` of its fd) and wait until its fd is the only reference.
+ */
 export interface ReleaseState {
   /** The CPU mapped it (so it may have written it). */
   mapped: boolean;
-  /** Its fd was read or duplicated: a device or another process may hold or have written it. */
+  /**
+   * Something other than this handle may hold or have written the dma-buf: its fd was read or duplicated (a
+   * device or another process), a mapping outlived the handle (garbage-collected while mapped), or a view's
+   * memory was moved to another ArrayBuffer.
+   */
   shared: boolean;
 }
 
 export interface DmaBufInit {
-  /** The dma-buf's fd; a function when it comes from a wrapped buffer and should be asked for only when needed. */
-  fd: number | (() => number);
+  /** The dma-buf's fd, owned by the heap until `release`. */
+  fd: number;
   /** Size of the dma-buf in bytes (page-rounded). */
   size: number;
   heap: Heap;
@@ -49,6 +64,10 @@ export interface DmaBufInit {
 
 interface Tracked extends ReleaseState {
   release: (state: ReleaseState) => void;
+  /** A mapping is live now: if the handle is collected before it is unmapped, the mapping may outlive it. */
+  mappedNow: boolean;
+  /** Lent to a wrapper (see {@link lend}): its own handles may have shared the fd, so release says shared. */
+  lent: boolean;
   heap: string;
   size: number;
   name: string | undefined;
@@ -59,7 +78,7 @@ interface Tracked extends ReleaseState {
 export type LeakHandler = (leak: { heap: string; size: number; name: string | undefined; stack: string | undefined }) => void;
 
 let traceAllocations = process.env.DMAHEAP_TRACE === '1';
-let leakHandler: LeakHandler = (leak) => {
+const defaultLeakHandler: LeakHandler = (leak) => {
   const where = leak.stack
     ? `\nallocated at:\n${leak.stack}`
     : ' (call trackAllocations(true) or set DMAHEAP_TRACE=1 to see where it was allocated)';
@@ -68,10 +87,24 @@ let leakHandler: LeakHandler = (leak) => {
     { code: 'DMAHEAP_LEAKED_BUFFER' },
   );
 };
+let leakHandler = defaultLeakHandler;
+
+/**
+ * Each mapping's ArrayBuffer keeps its DmaBuf reachable (a WeakMap entry lives as long as its key): while any
+ * view of the memory is alive, the buffer is not garbage-collected, so its memory cannot go back to a pool.
+ */
+const keepAlive = new WeakMap<ArrayBuffer, DmaBuf>();
+
+/** A mapping not (or not certainly) unmapped, and a lent buffer, may be held by something else. */
+function releaseState(t: Tracked): ReleaseState {
+  return { mapped: t.mapped, shared: t.shared || t.mappedNow || t.lent };
+}
 
 const finalizer = new FinalizationRegistry<Tracked>((t) => {
   try {
-    t.release({ mapped: t.mapped, shared: t.shared });
+    // No view is reachable any more (see keepAlive), but the mapping itself is unmapped only when its
+    // ArrayBuffer's own finalizer runs, which may come later: until then it holds the dma-buf.
+    t.release(releaseState(t));
   } finally {
     leakHandler({ heap: t.heap, size: t.size, name: t.name, stack: t.stack });
   }
@@ -82,16 +115,40 @@ export function trackAllocations(on: boolean): void {
   traceAllocations = on;
 }
 
-/** Replace the default leak report (a process warning with code `DMAHEAP_LEAKED_BUFFER`). */
-export function setLeakHandler(handler: LeakHandler): void {
-  leakHandler = handler;
+/**
+ * Replace the leak report (default: a process warning with code `DMAHEAP_LEAKED_BUFFER`); `undefined` restores
+ * the default. Returns the handler it replaced.
+ */
+export function setLeakHandler(handler: LeakHandler | undefined): LeakHandler {
+  const previous = leakHandler;
+  leakHandler = handler ?? defaultLeakHandler;
+  return previous;
+}
+
+/** What a wrapper needs to make DmaBufs of its own over another heap's buffer (see {@link lend}). */
+export interface LentBuffer {
+  fd: number;
+  ops: DmaBufOps;
+  skipSyncUntilShared: boolean;
+}
+
+let lendImpl: (buf: DmaBuf) => LentBuffer;
+
+/**
+ * For heaps that hand out another heap's buffers under handles of their own (as `bufferPool` does): the fd,
+ * system calls and sync policy to build those handles with, without marking `buf` shared. Each wrapper handle
+ * then tracks its own mapping and sharing, and its release tells the wrapper. From now on `buf` reports
+ * `shared: true` to its own heap when it is released: the wrapper's handles may have given the fd away.
+ */
+export function lend(buf: DmaBuf): LentBuffer {
+  return lendImpl(buf);
 }
 
 /** A dma-buf: a file descriptor for memory that devices and other processes can import. */
 export class DmaBuf implements Disposable {
   readonly size: number;
   readonly heap: Heap;
-  readonly #fdSource: number | (() => number);
+  readonly #fd: number;
   readonly #ops: DmaBufOps;
   readonly #tracked: Tracked;
   #closed = false;
@@ -100,8 +157,16 @@ export class DmaBuf implements Disposable {
   readonly #access = new Map<AccessMode, number>();
   readonly #alwaysSync: boolean;
 
+  static {
+    lendImpl = (buf) => {
+      buf.#check('lend');
+      buf.#tracked.lent = true;
+      return { fd: buf.#fd, ops: buf.#ops, skipSyncUntilShared: !buf.#alwaysSync };
+    };
+  }
+
   constructor(init: DmaBufInit) {
-    this.#fdSource = init.fd;
+    this.#fd = init.fd;
     this.#alwaysSync = !init.skipSyncUntilShared;
     this.size = init.size;
     this.heap = init.heap;
@@ -110,6 +175,8 @@ export class DmaBuf implements Disposable {
       release: init.release,
       mapped: false,
       shared: false,
+      mappedNow: false,
+      lent: false,
       heap: init.heap.name,
       size: init.size,
       name: init.name,
@@ -128,10 +195,6 @@ export class DmaBuf implements Disposable {
   /** Heaps that skip syncs do so only until a device or another process may be attached. */
   get #mustSync(): boolean {
     return this.#alwaysSync || this.#tracked.shared;
-  }
-
-  get #fd(): number {
-    return typeof this.#fdSource === 'number' ? this.#fdSource : this.#fdSource();
   }
 
   get name(): string | undefined {
@@ -164,9 +227,15 @@ export class DmaBuf implements Disposable {
   map(): Uint8Array {
     this.#check('map');
     if (!this.#view) {
-      this.#mapping = this.#syscall('map', () => this.#ops.mmap(this.#fd, this.size));
-      this.#view = new Uint8Array(this.#mapping, 0, this.size);
+      const mapping = this.#syscall('map', () => this.#ops.mmap(this.#fd, this.size));
+      // Its memory must not move to another thread or ArrayBuffer (postMessage, structuredClone), where
+      // unmap() could not detach it.
+      markAsUntransferable(mapping);
+      keepAlive.set(mapping, this);
+      this.#mapping = mapping;
+      this.#view = new Uint8Array(mapping, 0, this.size);
       this.#tracked.mapped = true;
+      this.#tracked.mappedNow = true;
     }
     return this.#view;
   }
@@ -177,7 +246,10 @@ export class DmaBuf implements Disposable {
     const mapping = this.#mapping;
     this.#mapping = undefined;
     this.#view = undefined;
-    this.#syscall('unmap', () => this.#ops.munmap(mapping));
+    const unmapped = this.#syscall('unmap', () => this.#ops.munmap(mapping));
+    // The memory lives on in an ArrayBuffer we cannot detach: only the kernel knows when it is gone.
+    if (unmapped === false) this.#tracked.shared = true;
+    this.#tracked.mappedNow = false;
   }
 
   /** Starts CPU access (`DMA_BUF_IOCTL_SYNC` start); pair with `endCpuAccess(mode)`. */
@@ -259,7 +331,7 @@ export class DmaBuf implements Disposable {
       this.unmap();
     } finally {
       this.#access.clear();
-      this.#tracked.release({ mapped: this.#tracked.mapped, shared: this.#tracked.shared });
+      this.#tracked.release(releaseState(this.#tracked));
     }
   }
 

@@ -1,4 +1,14 @@
-export { DmaBuf, setLeakHandler, trackAllocations, type DmaBufInit, type DmaBufOps, type LeakHandler, type ReleaseState } from './dmabuf.js';
+export {
+  DmaBuf,
+  lend,
+  setLeakHandler,
+  trackAllocations,
+  type DmaBufInit,
+  type DmaBufOps,
+  type LeakHandler,
+  type LentBuffer,
+  type ReleaseState,
+} from './dmabuf.js';
 export {
   ClosedError,
   DmaHeapError,
@@ -27,6 +37,7 @@ export type {
   SgTable,
 } from './types.js';
 export {
+  allocateOptionChecks,
   checks,
   MAX_NAME_BYTES,
   validateAccessMode,
@@ -36,3 +47,4 @@ export {
   validateSize,
   type OptionCheck,
 } from './validate.js';
+export { PAGE_SIZE, pageSizeFromAuxv } from './page-size.js';

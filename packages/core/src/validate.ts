@@ -99,7 +99,7 @@ export const checks = {
  * Checks an options object against a spec: an object (or undefined), known keys only, each value passing its
  * check (undefined values are left out). Throws InvalidArgumentError naming the option and what was expected.
  */
-export function validateOptions<T extends object>(options: unknown, spec: Record<string, OptionCheck>, what: string, heap?: string): Partial<T> {
+export function validateOptions<T extends object>(options: unknown, spec: Readonly<Record<string, OptionCheck>>, what: string, heap?: string): Partial<T> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`${what} must be an object, got ${describe(options)}`, { heap });
@@ -116,7 +116,8 @@ export function validateOptions<T extends object>(options: unknown, spec: Record
   return options as Partial<T>;
 }
 
-const ALLOCATE_SPEC: Record<string, OptionCheck> = {
+/** The checks of the allocation options every heap takes; a heap with more extends it (`AbstractHeap.allocateOptions`). */
+export const allocateOptionChecks: Readonly<Record<string, OptionCheck>> = {
   name: (v) => {
     try {
       validateName(v);
@@ -128,7 +129,7 @@ const ALLOCATE_SPEC: Record<string, OptionCheck> = {
   cpuAccess: checks.oneOf(...CPU_ACCESS),
 };
 
-/** Checks allocation options: known keys only, each of the right type. */
-export function validateAllocateOptions(options: unknown, heap?: string): AllocateOptions {
-  return validateOptions<AllocateOptions>(options, ALLOCATE_SPEC, 'allocate options', heap);
+/** Checks allocation options: known keys only (those of `spec`, default {@link allocateOptionChecks}), each of the right type. */
+export function validateAllocateOptions(options: unknown, heap?: string, spec: Readonly<Record<string, OptionCheck>> = allocateOptionChecks): AllocateOptions {
+  return validateOptions<AllocateOptions>(options, spec, 'allocate options', heap);
 }

@@ -1,6 +1,6 @@
 // Loads the compiled addon (build/Release or prebuilds/) and types its raw interface.
 // Every function returns a non-negative result or -errno; none validates its arguments:
-// call them only through ./syscalls.ts.
+// call them only through the validating wrappers (fds.ts, dmabuf.ts, mappings.ts, memfd.ts, udmabuf.ts, bench.ts).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -52,11 +52,9 @@ export interface NativeBinding {
   /** DMA_BUF_IOCTL_SYNC, restarted on EINTR/EAGAIN. */
   bufSync(fd: number, flags: number): number;
   bufSetName(fd: number, name: string): number;
-  /** ioctl(fd, request, pointer to the bytes), restarted on EINTR; the bytes are the argument struct, read and written in place. */
-  ioctl(fd: number, request: number, arg: Uint8Array | ArrayBuffer): number;
   /** A MAP_SHARED mapping as an external ArrayBuffer, or -errno. Throws only ERR_DMAHEAP_NO_EXTERNAL_BUFFERS. */
   mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number;
-  /** Detaches the ArrayBuffer and unmaps; 0 when it is not (or no longer) a mapping. */
+  /** Detaches the ArrayBuffer and unmaps; 0 when it is not (or no longer) a mapping; 1 when it was detached by a transfer and the memory lives on in another ArrayBuffer. */
   munmap(ab: ArrayBuffer): number;
   /** The mapping's address, 0n when `ab` is not a live mapping. */
   mappingAddress(ab: ArrayBuffer): bigint;

@@ -1,11 +1,37 @@
 // @dmaheap/native: the real system calls (validated in TypeScript, done in a small N-API addon) and the
 // kernel's own dma-buf heaps. Importing it registers the kernel heaps with @dmaheap/core's registry.
-export * from './syscalls.js';
+export { constants, type NativeConstants } from './binding.js';
+export { PAGE_SIZE } from './validate.js';
+export { closeFd, dupFd, openDevice } from './fds.js';
+export {
+  bufSetName,
+  bufSync,
+  bufSyncEnd,
+  bufSyncStart,
+  dmaBufSyncFlags,
+  heapAlloc,
+  MAX_DMABUF_NAME_BYTES,
+  type HeapAllocOptions,
+  type SyncAccess,
+  type SyncPhase,
+} from './dmabuf.js';
+export { madvise, mappingAddress, MAX_MAPPING, mmapFd, munmap, pagemap, type MadviseAdvice, type MmapOptions, type PageInfo } from './mappings.js';
+export {
+  addSeals,
+  fallocate,
+  ftruncate,
+  getSeals,
+  memfdCreate,
+  sealNames,
+  type FallocateMode,
+  type MemfdOptions,
+  type SealName,
+} from './memfd.js';
+export { readUdmabufLimits, udmabufCreate, udmabufCreateList, type UdmabufItem, type UdmabufLimits } from './udmabuf.js';
+export { listDmaHeaps, openFdCount, readFdInfo, type FdInfo } from './proc.js';
+export { seedLoop } from './bench.js';
 export { unchecked } from './unchecked.js';
 export { DEFAULT_RESERVE, meminfo, MemoryGuard } from './memory-guard.js';
-// Minimal V4L2 and DRM helpers (struct layouts, request numbers) for tests with real importers.
-export * from './v4l2.js';
-export * from './drm.js';
 export { invalidArgument, isSystemError, systemError, type ArgumentError, type SystemError } from './errors.js';
 export {
   CMA_HEAP_NAMES,

@@ -15,24 +15,16 @@ import {
   type HeapProvider,
   validateOptions,
 } from '@dmaheap/core';
-import {
-  bufSetName,
-  bufSyncEnd,
-  bufSyncStart,
-  closeFd,
-  constants,
-  dupFd,
-  listDmaHeaps,
-  mmapFd,
-  munmap,
-  openDevice,
-  PAGE_SIZE,
-} from './syscalls.js';
+import { constants } from './binding.js';
+import { bufSetName, bufSyncEnd, bufSyncStart } from './dmabuf.js';
+import { closeFd, dupFd, openDevice } from './fds.js';
+import { mmapFd, munmap } from './mappings.js';
+import { listDmaHeaps } from './proc.js';
+import { PAGE_SIZE } from './validate.js';
 import { meminfo, MemoryGuard } from './memory-guard.js';
 import { unchecked } from './unchecked.js';
 
 export const DMA_HEAP_DIR = '/dev/dma_heap';
-
 
 /** The names kernels give their CMA heap. */
 export const CMA_HEAP_NAMES = ['default_cma_region', 'linux,cma', 'reserved'] as const;
@@ -45,7 +37,6 @@ export const dmaBufOps: DmaBufOps = {
   setName: (fd, name) => bufSetName(fd, name),
   dup: (fd) => dupFd(fd),
 };
-
 
 function checkHeapName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {

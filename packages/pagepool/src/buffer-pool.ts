@@ -2,10 +2,13 @@
 // zeroed when anyone could have written them, and only once nobody else holds them (deferred free).
 import {
   AbstractHeap,
+  lend,
   listHeaps,
   openHeap,
+  PAGE_SIZE,
   type AllocateOptions,
   type DmaBuf,
+  type DmaBufOps,
   type Heap,
   type HeapCapabilities,
   type HeapProvider,
@@ -35,18 +38,30 @@ export interface BufferPoolOptions {
   deferredCheckMs?: number;
 }
 
-interface Deferred {
+/**
+ * A buffer of the wrapped heap, lent to this pool (see `lend`): each allocation hands out a new handle over its
+ * fd, which tracks its own mapping and sharing, so a buffer that was shared once still skips syncs (where its
+ * heap does) the next time it is handed out unshared.
+ */
+interface Pooled {
   inner: DmaBuf;
-  dirty: boolean;
+  fd: number;
+  ops: DmaBufOps;
+  skipSync: boolean;
+  /** A name is set on the dma-buf (cleared when it is handed out again without one). */
+  named: boolean;
 }
 
-const PAGE = 4096;
+interface Deferred {
+  pooled: Pooled;
+  dirty: boolean;
+}
 
 class BufferPool extends AbstractHeap {
   readonly name: string;
   readonly capabilities: HeapCapabilities;
   readonly inner: Heap;
-  readonly #free = new Map<number, DmaBuf[]>();
+  readonly #free = new Map<number, Pooled[]>();
   readonly #deferred: DeferredFrees<Deferred>;
   readonly #maxBytes: number;
   readonly #maxPerSize: number;
@@ -68,8 +83,8 @@ class BufferPool extends AbstractHeap {
     this.#maxPerSize = options.maxPerSize ?? 8;
     this.#pow2 = options.sizeClasses === 'pow2';
     this.#deferred = new DeferredFrees<Deferred>(
-      (d) => this.#heldElsewhere(d.inner),
-      (d) => this.#keep(d.inner, d.dirty),
+      (d) => heldElsewhere(d.pooled),
+      (d) => this.#keep(d.pooled, d.dirty),
       options.deferredCheckMs ?? 100,
     );
     if (options.pressure !== false) {
@@ -82,62 +97,74 @@ class BufferPool extends AbstractHeap {
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
     const cls = this.#sizeClass(size);
-    const inner = this.#free.get(cls)?.pop();
-    let buf: DmaBuf;
-    if (inner) {
+    let pooled = this.#free.get(cls)?.pop();
+    if (pooled) {
       this.#hits++;
-      this.#bytes -= inner.size;
-      buf = inner;
-      if (options.name !== undefined || buf.name) buf.setName(options.name ?? '');
+      this.#bytes -= pooled.inner.size;
+      if (options.name !== undefined || pooled.named) {
+        try {
+          pooled.ops.setName(pooled.fd, options.name ?? '');
+        } catch (err) {
+          pooled.inner.close();
+          throw err;
+        }
+      }
     } else {
       this.#misses++;
-      buf = this.inner.allocate(cls, options);
+      pooled = this.#lend(this.inner.allocate(cls, options), !!options.name);
     }
-    return this.#wrap(buf, options.name);
-  }
-
-  /**
-   * The pooled buffer as seen by the caller: the inner buffer's calls, with this pool's release. The inner fd
-   * is asked for only when the caller reads `fd`, so the inner buffer counts as shared exactly when the outer does.
-   */
-  #wrap(inner: DmaBuf, name: string | undefined): DmaBuf {
+    const p = pooled;
     return this.buffer({
-      fd: () => inner.fd,
-      size: inner.size,
-      ops: {
-        mmap: () => inner.map().buffer as ArrayBuffer,
-        munmap: () => inner.unmap(),
-        sync: (_fd, phase, mode) => (phase === 'start' ? inner.beginCpuAccess(mode) : inner.endCpuAccess(mode)),
-        setName: (_fd, n) => inner.setName(n),
-        dup: () => inner.dup(),
-      },
-      name,
-      release: (state) => this.#recycle(inner, state.mapped || state.shared),
+      fd: p.fd,
+      size: p.inner.size,
+      ops: p.ops,
+      name: options.name,
+      skipSyncUntilShared: p.skipSync,
+      release: (state) => this.#recycle(p, state),
     });
   }
 
-  /** Back into the pool, zeroed if it could have been written, once nobody else holds it. */
-  #recycle(inner: DmaBuf, dirty: boolean): void {
-    inner.unmap();
-    if (dirty && this.#heldElsewhere(inner)) {
-      this.#deferred.add({ inner, dirty });
+  /** Takes a new buffer of the wrapped heap into the pool; its handles' renames are noted, to be undone. */
+  #lend(inner: DmaBuf, named: boolean): Pooled {
+    const { fd, ops, skipSyncUntilShared } = lend(inner);
+    const pooled: Pooled = {
+      inner,
+      fd,
+      skipSync: skipSyncUntilShared,
+      named,
+      ops: {
+        mmap: (f, length) => ops.mmap(f, length),
+        munmap: (mapping) => ops.munmap(mapping),
+        sync: (f, phase, mode) => ops.sync(f, phase, mode),
+        dup: (f) => ops.dup(f),
+        setName: (f, name) => {
+          ops.setName(f, name);
+          pooled.named = name !== '';
+        },
+      },
+    };
+    return pooled;
+  }
+
+  /** Back into the pool (zeroed if it may hold data) once nothing but the pool's fd holds it. */
+  #recycle(pooled: Pooled, state: { mapped: boolean; shared: boolean }): void {
+    if (this.closed) {
+      pooled.inner.close(); // lent, so its own heap waits (or, closed too, leaves it to the kernel)
       return;
     }
-    this.#keep(inner, dirty);
-  }
-
-  #heldElsewhere(inner: DmaBuf): boolean {
-    try {
-      return inner.info().count > 1;
-    } catch {
-      return true;
+    const dirty = state.mapped || state.shared;
+    if (state.shared && heldElsewhere(pooled)) {
+      this.#deferred.add({ pooled, dirty });
+      return;
     }
+    this.#keep(pooled, dirty);
   }
 
-  #keep(inner: DmaBuf, dirty: boolean): void {
+  #keep(pooled: Pooled, dirty: boolean): void {
+    const { inner } = pooled;
     const list = this.#free.get(inner.size) ?? [];
     if (this.closed || this.#bytes + inner.size > this.#maxBytes || list.length >= this.#maxPerSize) {
-      inner.close();
+      inner.close(); // lent, so its heap checks again that nobody holds it
       return;
     }
     if (dirty) {
@@ -145,7 +172,7 @@ class BufferPool extends AbstractHeap {
       inner.unmap();
       this.#zeroed++;
     }
-    list.push(inner);
+    list.push(pooled);
     this.#free.set(inner.size, list);
     this.#bytes += inner.size;
   }
@@ -164,7 +191,7 @@ class BufferPool extends AbstractHeap {
     let freed = 0;
     for (const [size, list] of [...this.#free].sort((a, b) => b[0] - a[0])) {
       while (this.#bytes > targetBytes && list.length > 0) {
-        list.pop()!.close();
+        list.pop()!.inner.close();
         this.#bytes -= size;
         freed += size;
       }
@@ -175,9 +202,9 @@ class BufferPool extends AbstractHeap {
   }
 
   #sizeClass(size: number): number {
-    const pages = Math.ceil(size / PAGE);
+    const pages = Math.ceil(size / PAGE_SIZE);
     // The next power of two, by bit count: `2 ** x` is a slow Math.pow call under emulation.
-    return (this.#pow2 && pages > 1 ? (1 << (32 - Math.clz32(pages - 1))) >>> 0 : pages) * PAGE;
+    return (this.#pow2 && pages > 1 ? (1 << (32 - Math.clz32(pages - 1))) >>> 0 : pages) * PAGE_SIZE;
   }
 
   protected override _stats(): Record<string, unknown> {
@@ -198,8 +225,17 @@ class BufferPool extends AbstractHeap {
     this.#monitor?.stop();
     this.trim(0);
     // Deferred buffers are still held by someone else; closing our fd leaves them to their holders.
-    for (const d of this.#deferred.close()) d.inner.close();
+    for (const d of this.#deferred.close()) d.pooled.inner.close();
     this.inner.close();
+  }
+}
+
+/** Whether anything but the pool's own fd holds the dma-buf (another fd, a mapping, an importer). */
+function heldElsewhere(pooled: Pooled): boolean {
+  try {
+    return pooled.inner.info().count > 1;
+  } catch {
+    return true;
   }
 }
 

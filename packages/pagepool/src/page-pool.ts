@@ -1,12 +1,12 @@
 // A page pool: free lists per order, bounded, trimmed on demand and under memory pressure, optionally
 // refilled in the background. Generic over what a page is; the system heap keeps memfd chunks in it.
-import { checks, InvalidArgumentError, validateOptions, type OptionCheck } from '@dmaheap/core';
+import { checks, InvalidArgumentError, PAGE_SIZE, validateOptions, type OptionCheck } from '@dmaheap/core';
 import { PressureMonitor, pressureOption, type PressureOptions } from './pressure.js';
 
 export interface PagePoolOptions<P> {
   /** Orders kept, e.g. `[8, 4, 0]` (1 MiB, 64 KiB, 4 KiB chunks of 4 KiB pages). */
   orders: readonly number[];
-  /** Bytes of an order-0 page. Default 4096. */
+  /** Bytes of an order-0 page. Default the system's page size. */
   pageSize?: number;
   /** Gives a page back to the system (closes, punches, unmaps). Called when the pool will not keep it. */
   release: (page: P, order: number) => void;
@@ -80,7 +80,7 @@ export class PagePool<P> {
     validateOptions(options, PAGE_POOL_SPEC, 'PagePool options');
     if (typeof options.release !== 'function') throw new InvalidArgumentError('PagePool needs a release(page, order) function');
     this.orders = [...new Set(options.orders)].sort((a, b) => b - a);
-    this.pageSize = options.pageSize ?? 4096;
+    this.pageSize = options.pageSize ?? PAGE_SIZE;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX;
     this.highWatermark = options.highWatermark ?? this.maxBytes;
     this.lowWatermark = options.lowWatermark ?? 0;

@@ -1,9 +1,11 @@
 // An arena: one sealed memfd, carved into chunks aligned to their own size. Chunks given back to the kernel
 // (punched) are kept as spare ranges, which read as zero when the kernel faults them in again.
+import { InvalidStateError } from '@dmaheap/core';
 import { addSeals, closeFd, fallocate, ftruncate, memfdCreate, mmapFd, munmap } from '@dmaheap/native';
 
 export class Arena {
-  readonly fd: number;
+  readonly #fd: number;
+  #closed = false;
   readonly size: number;
   readonly id: number;
   #next = 0;
@@ -12,15 +14,24 @@ export class Arena {
   constructor(id: number, size: number) {
     this.id = id;
     this.size = size;
-    this.fd = memfdCreate(`dmaheap-system-${id}`, { allowSealing: true });
+    this.#fd = memfdCreate(`dmaheap-system-${id}`, { allowSealing: true });
     try {
-      ftruncate(this.fd, size);
+      ftruncate(this.#fd, size);
       // udmabuf needs the shrink seal: pages it pins can never be truncated away under it.
-      addSeals(this.fd, ['shrink', 'grow']);
+      addSeals(this.#fd, ['shrink', 'grow']);
     } catch (err) {
-      closeFd(this.fd);
+      closeFd(this.#fd);
       throw err;
     }
+  }
+
+  /**
+   * The memfd, while the arena is open. Once closed its number may belong to any file the program opens next,
+   * so every use after close() is refused.
+   */
+  get fd(): number {
+    if (this.#closed) throw new InvalidStateError(`arena ${this.id} of the system heap is closed`);
+    return this.#fd;
   }
 
   /** Bytes of address space handed out so far (spare ranges included). */
@@ -81,7 +92,9 @@ export class Arena {
   }
 
   close(): void {
-    closeFd(this.fd);
+    if (this.#closed) return;
+    this.#closed = true;
+    closeFd(this.#fd);
   }
 
   #giveSpare(offset: number, bytes: number): void {

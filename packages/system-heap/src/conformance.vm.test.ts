@@ -1,4 +1,4 @@
-// The core conformance suite on systemHeap() and on buffer pools over both system heaps, in the VM.
+// The core conformance suite on systemHeap() in both zero modes and on buffer pools over each system heap, in the VM.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { describeHeapConformance } from '@dmaheap/core/testing';
@@ -9,5 +9,7 @@ import { systemHeap } from './index.js';
 const entry = pathToFileURL(createRequire(import.meta.url).resolve('@dmaheap/system-heap')).href;
 
 describeHeapConformance('systemHeap()', { open: () => systemHeap(), worker: { module: entry, exportName: 'systemHeap' } });
+describeHeapConformance("systemHeap({ zero: 'on-alloc' })", { open: () => systemHeap({ zero: 'on-alloc' }) });
 describeHeapConformance("bufferPool(kernelHeap('system'))", { open: () => bufferPool(kernelHeap('system')) });
 describeHeapConformance('bufferPool(systemHeap())', { open: () => bufferPool(systemHeap()) });
+describeHeapConformance("bufferPool(systemHeap({ zero: 'on-alloc' }))", { open: () => bufferPool(systemHeap({ zero: 'on-alloc' })) });

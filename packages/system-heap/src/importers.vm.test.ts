@@ -26,8 +26,10 @@ import {
   udmabufCreate,
 } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
-// The V4L2 and DRM helpers, from source until @dmaheap/native's index exports them.
+// The V4L2 and DRM rigs (structs built by hand for these tests) live in the test bed, not in a published package.
 import {
+  allBytes,
+  captureInto,
   DRM_CAP_PRIME,
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
   DRM_PRIME_CAP_IMPORT,
@@ -40,8 +42,7 @@ import {
   drmPrimeFdToHandle,
   drmPrimeHandleToFd,
   vgemFenceAttach,
-} from '@dmaheap/native';
-import {
+  tryContig,
   V4L2_BUF_CAP_SUPPORTS_DMABUF,
   V4L2_BUF_FLAG_ERROR,
   V4L2_CAP_STREAMING,
@@ -51,8 +52,9 @@ import {
   v4l2Open,
   v4l2QueryCap,
   v4l2RequestBuffers,
-} from '@dmaheap/native';
-import { allBytes, captureInto, tryContig, VIVID, withHeap } from '@dmaheap/vm/guest';
+  VIVID,
+  withHeap,
+} from '@dmaheap/vm/guest';
 import { systemHeap } from './index.js';
 
 const KiB = 1024;

@@ -8,8 +8,8 @@
 // (prefix the guest command with `env DMAHEAP_GUEST_PRESSURE=1` for rule 4 with the whole guest short of memory).
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { DmaBuf, Heap } from '@dmaheap/core';
 import { bufSyncEnd, bufSyncStart, closeFd, kernelHeap, mmapFd, munmap, openFdCount } from '@dmaheap/native';
@@ -18,8 +18,6 @@ import { systemHeap } from './index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-/** The built @dmaheap/native (absolute path), for child processes: they run plain Node, outside vitest. */
-const NATIVE = createRequire(import.meta.url).resolve('@dmaheap/native');
 
 type RecyclingHeap = Heap & { trim(targetBytes?: number): number; collectDeferred(): number };
 interface OpenOptions {
@@ -144,37 +142,8 @@ const pattern = (i: number) => 0x11 + (i % 0xee);
 
 /* ---------------- a child process that holds a dma-buf as its fd 3 ---------------- */
 
-// The child maps fd 3 and answers one line per command: `check B` (are all bytes B?), `write B`, `close` (munmap
-// and close fd 3: it holds nothing any more), `exit`. Its first line is `ready <fdinfo count of fd 3>`.
-const HOLDER = `
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-const n = await import(pathToFileURL(process.argv[1]).href);
-const size = Number(process.argv[2]);
-let view = new Uint8Array(n.mmapFd(3, { length: size }));
-const reply = (s) => process.stdout.write(s + '\\n');
-reply('ready ' + n.readFdInfo(3).count);
-for await (const line of createInterface({ input: process.stdin })) {
-  const [cmd, arg] = line.split(' ');
-  if (cmd === 'check') {
-    n.bufSyncStart(3, 'read');
-    const ok = Buffer.from(view.buffer).equals(Buffer.alloc(size, Number(arg)));
-    n.bufSyncEnd(3, 'read');
-    reply(ok ? 'ok' : 'bad ' + view[0] + ' ' + view[size - 1]);
-  } else if (cmd === 'write') {
-    n.bufSyncStart(3, 'write');
-    view.fill(Number(arg));
-    n.bufSyncEnd(3, 'write');
-    reply('written');
-  } else if (cmd === 'close') {
-    n.munmap(view.buffer);
-    n.closeFd(3);
-    reply('closed');
-  } else if (cmd === 'exit') {
-    process.exit(0);
-  }
-}
-`;
+// A child that holds a dma-buf as its fd 3: children/holder.mjs (its commands are described there).
+const HOLDER = fileURLToPath(new URL('./children/holder.mjs', import.meta.url));
 
 class Holder {
   readonly child: ChildProcessWithoutNullStreams;
@@ -183,7 +152,7 @@ class Holder {
   readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(fd: number, size: number) {
-    this.child = spawn(process.execPath, ['--input-type=module', '-e', HOLDER, NATIVE, String(size)], {
+    this.child = spawn(process.execPath, [HOLDER, String(size)], {
       stdio: ['pipe', 'pipe', 'inherit', fd],
     }) as unknown as ChildProcessWithoutNullStreams;
     createInterface({ input: this.child.stdout }).on('line', (line) => {
@@ -495,7 +464,7 @@ interface PressureRun {
 }
 
 function spawnChild(script: string, args: string[], onLine: (line: string) => void) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
@@ -510,30 +479,8 @@ function spawnChild(script: string, args: string[], onLine: (line: string) => vo
   return { child, closed, stop };
 }
 
-// Reads a file in 1 MiB pieces, over and over, from the line `go` until its stdin ends. Reports each pass.
-const THRASH = `
-import { closeSync, openSync, readSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-let stop = false, go;
-const started = new Promise((r) => (go = r));
-createInterface({ input: process.stdin }).on('line', (l) => l === 'go' && go()).on('close', () => { stop = true; go(); });
-console.log('ready');
-await started;
-const buf = Buffer.alloc(1 << 20);
-let passes = 0, bytes = 0;
-const t0 = Date.now();
-while (!stop) {
-  const fd = openSync(process.argv[1], 'r');
-  for (let off = 0, i = 0; !stop; off += buf.length, i++) {
-    const n = readSync(fd, buf, 0, buf.length, off);
-    bytes += n;
-    if (n < buf.length) break;
-    if (i % 8 === 7) await new Promise((r) => setImmediate(r));
-  }
-  closeSync(fd);
-  console.log('pass ' + ++passes + ' ' + bytes + ' ' + (Date.now() - t0));
-}
-`;
+// Reads a file over and over inside the cgroup: children/thrash.mjs.
+const THRASH = fileURLToPath(new URL('./children/thrash.mjs', import.meta.url));
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP_LIMIT = 16 * MiB;
@@ -578,55 +525,12 @@ async function cgroupPressure(log: string[]): Promise<PressureRun> {
   };
 }
 
-// A child that takes memory until the guest's free memory nears the kernel's min watermark. It holds shmem: a
-// memfd grown with fallocate, the fastest way to take memory under emulation (the kernel zeroes each page once,
-// init_on_alloc: ~160 MiB/s per thread, two threads for the bulk). The guest has no swap and hardly any page cache,
-// so kswapd and direct reclaim stall. Its oom_score_adj is 1000: if the OOM killer runs, it kills this child. It
-// gives everything back when its stdin ends. Progress lines: `what bytesTaken MemFree MemAvailable`.
-const HOG = `
-import { readFileSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-const url = pathToFileURL(process.argv[1]).href;
-const n = await import(url);
-try { writeFileSync('/proc/self/oom_score_adj', '1000'); } catch {}
-const MiB = 1 << 20;
-const mi = (f) => Number(new RegExp('^' + f + ':\\\\s+(\\\\d+) kB', 'm').exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024;
-const floor = Number(readFileSync('/proc/sys/vm/min_free_kbytes', 'utf8')) * 1024 + 8 * MiB;
-const fd = n.memfdCreate('memory-pressure');
-n.ftruncate(fd, 16 * 2 ** 30);
-let size = 0, stop = false, last = 0;
-process.stdin.on('data', () => {});
-process.stdin.on('end', () => { stop = true; });
-const report = (what) => console.log(what + ' ' + size + ' ' + mi('MemFree') + ' ' + mi('MemAvailable'));
-report('start');
-const bulk = Math.max(0, Math.floor((mi('MemAvailable') - 128 * MiB) / MiB / 2) * MiB);
-const fill = 'for (let o = 0; o < len; o += 128 * 1048576) n.fallocate(fd, off + o, Math.min(128 * 1048576, len - o));';
-// (Dynamic imports only: the worker's code runs as a module or a script depending on the flags it inherits.)
-const worker = new Worker('(async () => { const n = await import(' + JSON.stringify(url) + '); ' +
-  'const { fd, off, len } = (await import("node:worker_threads")).workerData; ' + fill + ' })()', { eval: true, workerData: { fd, off: bulk, len: bulk } });
-const done = new Promise((resolve, reject) => { worker.on('exit', resolve); worker.on('error', reject); });
-for (let o = 0; o < bulk; o += 128 * MiB) n.fallocate(fd, o, Math.min(128 * MiB, bulk - o));
-await done;
-size = 2 * bulk;
-report('bulk');
-// Down to the floor in 4 MiB steps. Held there for 2 s without being stopped, it goes on past it, 1 MiB every
-// 50 ms: into direct reclaim, and in the end the OOM killer, which picks this process.
-let heldSince = 0;
-while (!stop) {
-  let step = 0;
-  if (mi('MemFree') > floor) { step = 4 * MiB; heldSince = 0; }
-  else if (Date.now() - (heldSince ||= Date.now()) > 2000) step = MiB;
-  if (step) { n.fallocate(fd, size, step); size += step; }
-  if (Date.now() - last > 250) { last = Date.now(); report(heldSince ? 'floor' : 'grow'); }
-  await new Promise((r) => setTimeout(r, step === 4 * MiB ? 10 : 50));
-}
-report('stop');
-`;
+// Takes the guest's memory until it is nearly all gone: children/hog.mjs.
+const HOG = fileURLToPath(new URL('./children/hog.mjs', import.meta.url));
 
 async function guestPressure(log: string[]): Promise<PressureRun> {
   const t0 = Date.now();
-  const run = spawnChild(HOG, [NATIVE], (l) => log.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${l}`));
+  const run = spawnChild(HOG, [], (l) => log.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${l}`));
   return {
     ended: run.closed,
     async stop() {

@@ -2,7 +2,8 @@
 //   allocate: largest orders first (from the page pool, else carved from a memfd arena), never climbing back up
 //     → scatter-gather table (chunks sorted, adjacent ones merged) → one dma-buf with UDMABUF_CREATE_LIST
 //   CPU access: no DMA_BUF_IOCTL_SYNC until the buffer may have been shared (skip sync if not mapped)
-//   release: wait until nobody else holds the dma-buf (deferred free) → zero what may hold data → page pool
+//   release: wait until nobody else holds the dma-buf (deferred free) → zero what may hold data → page pool;
+//     after close(), only the buffer's own fd is closed and its pages go back to the kernel with it
 import { accessSync, constants as fs } from 'node:fs';
 import { totalmem } from 'node:os';
 import {
@@ -247,6 +248,12 @@ class SystemHeap extends AbstractHeap {
   }
 
   #release(fd: number, chunks: Chunk[], state: ReleaseState): void {
+    // After close() the arenas' memfds are closed (their numbers may be anyone's by now): the pages stay pinned
+    // by this dma-buf and go back to the kernel with its last reference.
+    if (this.closed) {
+      unchecked.close(fd);
+      return;
+    }
     // Not mapped and never handed out: nobody can hold it or have written it.
     const dirty = state.mapped || state.shared;
     if (state.shared && heldElsewhere(fd)) {
@@ -306,7 +313,8 @@ class SystemHeap extends AbstractHeap {
     for (const d of this.#deferred.close()) closeFd(d.fd);
     this.#pool?.close();
     closeFd(this.#dev);
-    // Live buffers pin their pages in the kernel, so closing the memfds cannot pull memory from under them.
+    // Live buffers pin their pages in the kernel, so closing the memfds cannot pull memory from under them;
+    // their releases see `closed` and never touch an arena again.
     for (const a of this.#arenas.splice(0)) a.close();
   }
 }

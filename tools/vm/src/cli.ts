@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// dmaheap-vm [--kernel stock|cma] [--cma-setup] [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G]
+// dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G]
 //            [--cmdline ARGS] [--rw DIR]... -- COMMAND...
 import { parseArgs } from 'node:util';
 import { runInVm, type ModuleLoad, type RunOptions } from './run.js';
-import { VM_CMA_TEST_SETUP } from './setup.js';
+import { VM_CMA_TEST_SETUP, VM_TEST_SETUP } from './setup.js';
 
 const dash = process.argv.indexOf('--');
 if (dash < 0 || dash === process.argv.length - 1) {
   process.stderr.write(
-    'usage: dmaheap-vm [--kernel stock|cma] [--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] -- COMMAND...\n' +
+    'usage: dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] -- COMMAND...\n' +
+      '  --test-setup: the stock kernel booted as the kernel tests expect (VM_TEST_SETUP: vgem, vivid, huge pages)\n' +
       '  --cma-setup: the CMA kernel booted as the CMA tests expect (VM_CMA_TEST_SETUP)\n',
   );
   process.exit(2);
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     rw: { type: 'string', multiple: true },
     kernel: { type: 'string' },
     cmdline: { type: 'string' },
+    'test-setup': { type: 'boolean' },
     'cma-setup': { type: 'boolean' },
   },
 });
@@ -30,7 +32,7 @@ if (values.kernel !== undefined && values.kernel !== 'stock' && values.kernel !=
   process.stderr.write(`--kernel is stock or cma, got ${values.kernel}\n`);
   process.exit(2);
 }
-const base: Partial<RunOptions> = values['cma-setup'] ? { ...VM_CMA_TEST_SETUP } : {};
+const base: Partial<RunOptions> = values['cma-setup'] ? { ...VM_CMA_TEST_SETUP } : values['test-setup'] ? { ...VM_TEST_SETUP } : {};
 const modules: ModuleLoad[] = (values.module ?? []).map((m) => {
   const [name, params] = m.split(/:(.*)/s);
   return { name: name!, params: params ?? '' };

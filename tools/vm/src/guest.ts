@@ -3,16 +3,22 @@
 // kernel log, and a heap's fd bookkeeping. Host-side code does not import this.
 import { closeSync, openSync, readSync, constants as fs } from 'node:fs';
 import type { DmaBuf, Heap } from '@dmaheap/core';
+import { isSystemError, openFdCount } from '@dmaheap/native';
 import {
-  isSystemError,
-  openFdCount,
   V4L2_PIX_FMT_YUYV,
   v4l2CaptureDmabuf,
   VIVID_CID_OSD_TEXT_MODE,
   VIVID_CID_TEST_PATTERN,
   VIVID_OSD_TEXT_NONE,
   type V4l2Capture,
-} from '@dmaheap/native';
+} from './rig/v4l2.js';
+
+// The V4L2 and DRM rigs: structs built by hand for the requests the tests make, over the rig's own ioctl.
+export * from './rig/v4l2.js';
+export * from './rig/drm.js';
+export { ioc, iocDecode, ioctl, ior, iow, iowr, IOC_READ, IOC_WRITE } from './rig/ioc.js';
+// The model-based fuzz every heap runs.
+export { FUZZ_RUNS, fuzzHeap } from './fuzz.js';
 
 /** vivid's "100% Color Squares": unlike the default colour bars, rows differ down the frame. */
 const TEST_PATTERN_COLOR_SQUARES = 4;

@@ -1,10 +1,12 @@
 // The conformance suite every heap runs against itself (the abstract-level pattern):
 //   describeHeapConformance('my heap', { open: () => myHeap() });
 // It needs vitest and a real kernel: the buffers it allocates are real dma-bufs.
-import { readdirSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLeakHandler, type DmaBuf } from '../dmabuf.js';
 import { DmaHeapError, type DmaHeapErrorCode } from '../errors.js';
 import type { Heap } from '../types.js';
 
@@ -41,6 +43,70 @@ export function expectTypedError(fn: () => unknown, code: DmaHeapErrorCode): Dma
   expect(openFdCount()).toBe(before);
   return caught as DmaHeapError;
 }
+
+/**
+ * Files a program opens while buffers are alive: they take the lowest free fd numbers, which may be numbers a
+ * heap just closed. Each is a shared-memory file (what a heap's own memfds are) filled with its own pattern;
+ * `check()` fails if any was written, punched, truncated or closed, or if its fd now names another file.
+ */
+export class Canaries {
+  readonly #files: Array<{ fd: number; path: string; ino: number; byte: number }> = [];
+  readonly #size: number;
+
+  constructor(count = 6, size = 1 << 20) {
+    this.#size = size;
+    const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    for (let i = 0; i < count; i++) {
+      const path = join(dir, `dmaheap-canary-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      const fd = openSync(path, 'w+');
+      const byte = 0x21 + ((i * 37) % 0xd0);
+      writeSync(fd, Buffer.alloc(size, byte), 0, size, 0);
+      this.#files.push({ fd, path, ino: fstatSync(fd).ino, byte });
+    }
+  }
+
+  /** The fd numbers the canaries hold. */
+  get fds(): number[] {
+    return this.#files.map((f) => f.fd);
+  }
+
+  /** Expects every canary intact: same file behind its fd, same size, every byte its pattern. */
+  check(when = ''): void {
+    const buf = Buffer.alloc(this.#size);
+    for (const f of this.#files) {
+      let st;
+      try {
+        st = fstatSync(f.fd);
+      } catch (err) {
+        expect.fail(`canary fd ${f.fd} ${when}: ${String(err)} (closed by someone else)`);
+      }
+      expect(st.ino, `canary fd ${f.fd} ${when} names another file`).toBe(f.ino);
+      expect(st.size, `canary fd ${f.fd} ${when}: size`).toBe(this.#size);
+      expect(readSync(f.fd, buf, 0, this.#size, 0)).toBe(this.#size);
+      const bad = buf.findIndex((b) => b !== f.byte);
+      expect(bad, `canary fd ${f.fd} ${when}: byte ${bad} is ${buf[bad]}, not ${f.byte}`).toBe(-1);
+    }
+  }
+
+  close(): void {
+    for (const f of this.#files.splice(0)) {
+      closeSync(f.fd);
+      unlinkSync(f.path);
+    }
+  }
+}
+
+/** Runs the garbage collector (needs `--expose-gc`) and lets finalizers run, a few rounds. */
+export async function collectGarbage(rounds = 6): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('collectGarbage() needs node --expose-gc');
+  for (let i = 0; i < rounds; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const HAS_GC = typeof (globalThis as { gc?: unknown }).gc === 'function';
 
 /** Heaps with a pool (bufferPool, systemHeap) keep memory for reuse; `trim()` gives it back. */
 function trimIfPool(heap: Heap): void {
@@ -109,6 +175,7 @@ export function describeHeapConformance(label: string, options: ConformanceOptio
     });
 
     it('makes 100 allocations in a row and gives every fd back', () => {
+      trimIfPool(heap); // what earlier tests left pooled is not this test's
       const fds = openFdCount();
       const live = heap.stats().liveBuffers;
       const bufs = Array.from({ length: 100 }, (_, i) => heap.allocate(64 * KiB, { name: `row-${i}` }));
@@ -116,12 +183,14 @@ export function describeHeapConformance(label: string, options: ConformanceOptio
       expect(heap.stats().liveBuffers).toBe(live + 100);
       for (const b of bufs) b.close();
       expect(heap.stats().liveBuffers).toBe(live);
-      // Pools keep buffers (and their fds) for reuse; trimmed, they must give every one back.
+      // Pools keep buffers (and their fds) for reuse; trimmed, they must give every one back, and close nothing
+      // that was not theirs.
       trimIfPool(heap);
-      expect(openFdCount()).toBeLessThanOrEqual(fds);
+      expect(openFdCount()).toBe(fds);
     });
 
     it('closing twice is harmless; every method afterwards throws ERR_DMAHEAP_CLOSED', () => {
+      trimIfPool(heap);
       const fds = openFdCount();
       const buf = heap.allocate(4 * KiB);
       buf.close();
@@ -140,7 +209,106 @@ export function describeHeapConformance(label: string, options: ConformanceOptio
         expectTypedError(call, 'ERR_DMAHEAP_CLOSED');
       }
       trimIfPool(heap);
-      expect(openFdCount()).toBeLessThanOrEqual(fds);
+      expect(openFdCount()).toBe(fds);
+    });
+
+    describe('lifetimes', () => {
+      const SIZE = 1 << 20;
+      const pattern = (i: number) => 0x41 + (i % 0x90);
+
+      it('buffers stay valid after heap.close(), and their closing touches no file opened since', async () => {
+        const start = openFdCount();
+        const h = await options.open();
+        const bufs: DmaBuf[] = [];
+        // Written, mapped and left mapped, never mapped, handed out (a dup closed at once), named.
+        for (let i = 0; i < 5; i++) bufs.push(h.allocate(i === 2 ? 4096 : SIZE, i === 4 ? { name: 'after-close' } : undefined));
+        bufs[0]!.withCpuAccess('write', (v) => v.fill(pattern(0)));
+        bufs[1]!.withCpuAccess('write', (v) => v.fill(pattern(1)));
+        bufs[0]!.unmap();
+        const dup = bufs[3]!.dup();
+        closeSync(dup);
+        h.allocate(SIZE).close(); // something in the pool, if it has one
+        h.close();
+        // Files opened now take the lowest free numbers: those the heap just closed among them.
+        const canaries = new Canaries();
+        try {
+          for (const [i, b] of bufs.entries()) {
+            if (i <= 1) b.withCpuAccess('read', (v) => expect(v.findIndex((x) => x !== pattern(i)), `buffer ${i} after heap.close()`).toBe(-1));
+            b.close();
+            canaries.check(`after buffer ${i} closed (heap closed before)`);
+          }
+        } finally {
+          canaries.close();
+        }
+        expect(openFdCount()).toBe(start);
+      });
+
+      it('a dup() outlives its buffer and the heap, with the data in it', async () => {
+        const start = openFdCount();
+        const h = await options.open();
+        const buf = h.allocate(SIZE);
+        buf.withCpuAccess('write', (v) => v.fill(0x6d));
+        const fd = buf.dup();
+        buf.close();
+        h.close();
+        const canaries = new Canaries();
+        try {
+          const again = await options.open();
+          const other = again.allocate(SIZE);
+          other.withCpuAccess('readwrite', (v) => {
+            expect(v.findIndex((x) => x !== 0), 'a new heap\'s buffer while the dup holds the old one').toBe(-1);
+            v.fill(0x11);
+          });
+          expect(fstatSync(fd).size, 'the dup is still the dma-buf').toBe(SIZE);
+          other.close();
+          again.close();
+          canaries.check('after the dup outlived its heap');
+        } finally {
+          canaries.close();
+          closeSync(fd);
+        }
+        expect(openFdCount()).toBe(start);
+      });
+
+      it.skipIf(!HAS_GC)('a view keeps its buffer alive: a dropped buffer with a live view never aliases later ones', async () => {
+        const start = openFdCount();
+        const h = await options.open();
+        const leaks: string[] = [];
+        const previous = setLeakHandler((l) => leaks.push(l.name ?? ''));
+        try {
+          const kept = (() => {
+            const b = h.allocate(SIZE, { name: 'dropped-with-view' });
+            const v = b.map();
+            v.fill(0x5c);
+            return { view: v as Uint8Array | undefined };
+          })();
+          await collectGarbage();
+          expect(leaks, 'no leak report while a view of the buffer is alive').toEqual([]);
+          const fresh = Array.from({ length: 4 }, () => h.allocate(SIZE));
+          for (const f of fresh) f.withCpuAccess('read', (v) => expect(v.findIndex((x) => x !== 0), 'a buffer allocated beside a live view').toBe(-1));
+          kept.view!.fill(0xe1);
+          for (const f of fresh) {
+            f.withCpuAccess('readwrite', (v) => {
+              expect(v.findIndex((x) => x !== 0), 'a write through the old view showed in a new buffer').toBe(-1);
+              v.fill(0x42);
+            });
+          }
+          expect(kept.view!.findIndex((x) => x !== 0xe1), 'a new buffer\'s write showed through the old view').toBe(-1);
+          for (const f of fresh) f.close();
+          // Now the view goes too: the buffer is collected, reported, and its memory comes back zeroed.
+          kept.view = undefined;
+          await collectGarbage();
+          await new Promise((r) => setTimeout(r, 250)); // deferred frees are checked every 100 ms
+          expect(leaks).toEqual(['dropped-with-view']);
+          const after = Array.from({ length: 4 }, () => h.allocate(SIZE));
+          for (const f of after) f.withCpuAccess('read', (v) => expect(v.findIndex((x) => x !== 0), 'a buffer after the leaked one was collected').toBe(-1));
+          for (const f of after) f.close();
+        } finally {
+          setLeakHandler(previous);
+          h.close();
+        }
+        expect(openFdCount()).toBe(start);
+      });
     });
 
     describe('bad input', () => {

@@ -6,18 +6,14 @@
 // `EINVAL: invalid argument, ioctl(DRM_IOCTL_MODE_MAP_DUMB)`.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { constants, ioctl } from './syscalls.js';
+import { constants } from '@dmaheap/native';
+import { ioctl, iow, iowr } from './ioc.js';
 
 /* ---------------- request numbers ---------------- */
 
-const IOC_WRITE = 1;
-const IOC_READ = 2;
-/** `_IOC(dir, 'd', nr, size)` (DRM_IOCTL_BASE is 'd'): nr bits 0–7, type 8–15, size 16–29, dir 30–31. */
-function ioc(dir: number, nr: number, size: number): number {
-  return ((dir << 30) | (size << 16) | (0x64 << 8) | nr) >>> 0;
-}
-const drmIow = (nr: number, size: number) => ioc(IOC_WRITE, nr, size);
-const drmIowr = (nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, nr, size);
+/** DRM_IOCTL_BASE is 'd'. */
+const drmIow = (nr: number, size: number) => iow('d', nr, size);
+const drmIowr = (nr: number, size: number) => iowr('d', nr, size);
 
 /** `struct drm_gem_close`: u32 handle, u32 pad. */
 export const DRM_GEM_CLOSE_SIZE = 8;

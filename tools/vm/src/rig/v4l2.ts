@@ -3,19 +3,11 @@
 // <linux/videodev2.h> (sizes checked against the header with offsetof/sizeof); request numbers are
 // computed with the _IOC encoding of <asm-generic/ioctl.h>. Failures are system errors named after the
 // request, e.g. `EFAULT: bad address, ioctl(VIDIOC_QBUF)`.
-import { closeFd, constants, ioctl, openDevice } from './syscalls.js';
+import { closeFd, constants, openDevice } from '@dmaheap/native';
+import { ior, iow, iowr, ioctl } from './ioc.js';
 
 /* ---------------- request numbers ---------------- */
 
-const IOC_WRITE = 1;
-const IOC_READ = 2;
-/** `_IOC(dir, type, nr, size)`: nr bits 0–7, type 8–15, size 16–29, dir 30–31. */
-function ioc(dir: number, type: string, nr: number, size: number): number {
-  return ((dir << 30) | (size << 16) | (type.charCodeAt(0) << 8) | nr) >>> 0;
-}
-const ior = (type: string, nr: number, size: number) => ioc(IOC_READ, type, nr, size);
-const iow = (type: string, nr: number, size: number) => ioc(IOC_WRITE, type, nr, size);
-const iowr = (type: string, nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, type, nr, size);
 
 /** `struct v4l2_capability`: driver[16] card[32] bus_info[32] version capabilities device_caps reserved[3]. */
 export const V4L2_CAPABILITY_SIZE = 104;

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "dmaheap_rig",
+      "sources": ["rig/ioctl.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
