@@ -47,6 +47,14 @@ interface Real {
 }
 type Cmd = fc.AsyncCommand<Model, Real>;
 
+/** Where a run's time goes (printed with its totals): garbage collection and canary checks are the overhead. */
+const clock = { gcMs: 0, canaryMs: 0 };
+async function collect(rounds: number): Promise<void> {
+  const t0 = performance.now();
+  await collectGarbage(rounds);
+  clock.gcMs += performance.now() - t0;
+}
+
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -79,7 +87,9 @@ abstract class Step implements Cmd {
   abstract toString(): string;
   async run(m: Model, r: Real): Promise<void> {
     await this.apply(m, r);
+    const t0 = performance.now();
     for (const c of r.canaries) c.check(`after ${this.toString()}`);
+    clock.canaryMs += performance.now() - t0;
   }
 }
 
@@ -235,7 +245,7 @@ class DropView extends Step {
 class Collect extends Step {
   check = () => true;
   async apply(m: Model): Promise<void> {
-    await collectGarbage(2);
+    await collect(2);
     for (const k of m.kept) expect(samples(k.view), 'a kept view after GC').toEqual(samples(k.view).map(() => k.fill));
     for (const d of m.dups) expect(readDup(d), 'a kept dup after GC').toEqual(readDup(d).map(() => d.fill));
   }
@@ -342,6 +352,8 @@ export function fuzzHeap(label: string, open: () => Heap, runs = FUZZ_RUNS): voi
     let leaked = 0;
     const previous = setLeakHandler(() => leaked++);
     const totals = { sequences: 0, steps: 0, dropped: 0, heapClosed: 0 };
+    const t0 = performance.now();
+    clock.gcMs = clock.canaryMs = 0;
     try {
       await fc.assert(
         fc.asyncProperty(fc.commands(COMMANDS, { maxCommands: 30, size: 'medium' }), async (cmds) => {
@@ -362,12 +374,12 @@ export function fuzzHeap(label: string, open: () => Heap, runs = FUZZ_RUNS): voi
           totals.dropped += model.dropped;
           totals.heapClosed += model.heapClosed ? 1 : 0;
           // Every dropped buffer is collected and released (its fd closed, its memory given back).
-          for (let i = 0; i < 50 && leaked < model.dropped; i++) await collectGarbage(2);
+          for (let i = 0; i < 50 && leaked < model.dropped; i++) await collect(2);
           expect(leaked, 'dropped buffers reported as leaked').toBe(model.dropped);
           for (const c of real.canaries) c.check('at the end of the sequence');
           for (const c of real.canaries) c.close();
           // Deferred frees of buffers collected while a mapping still held them finish within a few checks.
-          for (let i = 0; i < 20 && openFdCount() !== start; i++) await collectGarbage(2);
+          for (let i = 0; i < 20 && openFdCount() !== start; i++) await collect(2);
           expect(openFdCount()).toBe(start);
         }),
         { numRuns: runs, seed: Number(process.env['DMAHEAP_FUZZ_SEED'] ?? Date.now() % 2 ** 31), verbose: 1 },
@@ -375,6 +387,9 @@ export function fuzzHeap(label: string, open: () => Heap, runs = FUZZ_RUNS): voi
     } finally {
       setLeakHandler(previous);
     }
-    console.log(`[fuzz] ${label}: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.dropped} buffers dropped, heap closed mid-sequence in ${totals.heapClosed}; fds ${start} -> ${openFdCount()}`);
+    console.log(
+      `[fuzz] ${label}: ${totals.sequences} sequences, ${totals.steps} steps, ${totals.dropped} buffers dropped, heap closed mid-sequence in ${totals.heapClosed}; fds ${start} -> ${openFdCount()}; ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s, of which GC ${(clock.gcMs / 1000).toFixed(1)} s, canary checks ${(clock.canaryMs / 1000).toFixed(1)} s`,
+    );
   });
 }
