@@ -309,7 +309,7 @@ describe('the page list, and where the allocator put the pages', () => {
       using b4 = heap.allocate(PAGE, { alignOrder: 2 });
       expect(b4.size).toBe(3 * PAGE);
       if (b4.placement.contiguous) expect(b4.placement.firstPfn % 4n).toBe(0n);
-      expect(() => heap.allocate(PAGE, { alignOrder: 9 })).toThrow(/alignOrder must be an integer from 0 to 8/);
+      expect(() => heap.allocate(PAGE, { alignOrder: 9 })).toThrow(/"alignOrder" in allocate options must be an integer from 0 to 8/);
       expect(() => cmaHeap({ alignOrder: -1 })).toThrow(/alignOrder/);
       expect(hole.size).toBe(PAGE);
     } finally {
