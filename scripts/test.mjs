@@ -34,6 +34,10 @@ const totals = [count('host', host.status ?? 1)];
 const kernelHere = existsSync('/dev/dma_heap') && existsSync('/dev/udmabuf');
 const forceVm = process.env.DMAHEAP_FORCE_VM === '1';
 const { runInVm, VM_TEST_SETUP, ensureCmaKernel, cmaKernelBuildTime, VM_CMA_TEST_SETUP } = await import('../tools/vm/dist/index.js');
+// The scratch projects the host's pack test installed from the packed tarballs (outside the checkout): the VM
+// suites run each README's example there, and examples write files beside themselves.
+const PACK_DIR = process.env.DMAHEAP_PACK_DIR ?? '/var/tmp/dmaheap-pack';
+mkdirSync(PACK_DIR, { recursive: true });
 
 /**
  * Runs one vitest project: directly when this kernel can (`here`), else in a VM booted with what `vm()` gives
@@ -53,7 +57,7 @@ async function suite(name, { here, what, vm }) {
     console.error(`[test] ${name}: no VM to run in; counted as one failure\n${err?.stack ?? err}`);
     return { passed: 0, failed: 1 };
   }
-  const r = await runInVm({ command, cwd: root, ...options });
+  const r = await runInVm({ command, cwd: root, writable: [root, PACK_DIR], ...options });
   console.error(`[test] ${name} VM run: exit ${r.exitCode}, ${(r.durationMs / 1000).toFixed(1)} s (${r.accel}); console log ${r.jobDir}/console.log`);
   return count(name, r.exitCode);
 }

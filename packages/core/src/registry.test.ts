@@ -28,6 +28,13 @@ describe('registry', () => {
     ]);
   });
 
+  it('ignores a second provider with an id already registered (two copies of one package)', () => {
+    fakeProvider('fake-dup', { gamma: true }, 0, 1);
+    fakeProvider('fake-dup', { gamma: true }, 0, 2);
+    expect(listHeaps().filter((h) => h.name === 'gamma')).toHaveLength(1);
+    expect((openHeap('gamma') as FakeHeap).budget).toBe(1);
+  });
+
   it('prefers the higher-priority provider of a name', () => {
     fakeProvider('fake-low', { system: true }, 0, 1);
     fakeProvider('fake-high', { system: true }, 10, 2);

@@ -29,9 +29,14 @@ const aliases = new Map<string, string[]>([['cma', ['default_cma_region', 'linux
 
 const providers: HeapProvider[] = [];
 
-/** Registers a provider; returns a function that removes it again. Registering the same object twice is a no-op. */
+/**
+ * Registers a provider; returns a function that removes it again. Registering the same provider twice is a
+ * no-op, and so is a second provider with an `id` already registered: two copies of one heap package in one
+ * program (installed at different versions) must not list every heap twice. The first one serves.
+ */
 export function registerHeap(provider: HeapProvider): () => void {
-  if (!providers.includes(provider)) providers.push(provider);
+  if (providers.some((p) => p === provider || p.id === provider.id)) return () => {};
+  providers.push(provider);
   return () => {
     const i = providers.indexOf(provider);
     if (i >= 0) providers.splice(i, 1);
