@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G]
-//            [--cmdline ARGS] [--rw DIR]... -- COMMAND...
+//            [--cmdline ARGS] [--rw DIR]... [--timeout MINUTES] -- COMMAND...
 import { parseArgs } from 'node:util';
 import { runInVm, type ModuleLoad, type RunOptions } from './run.js';
 import { VM_CMA_TEST_SETUP, VM_TEST_SETUP } from './setup.js';
@@ -8,7 +8,7 @@ import { VM_CMA_TEST_SETUP, VM_TEST_SETUP } from './setup.js';
 const dash = process.argv.indexOf('--');
 if (dash < 0 || dash === process.argv.length - 1) {
   process.stderr.write(
-    'usage: dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] -- COMMAND...\n' +
+    'usage: dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] [--timeout MINUTES] -- COMMAND...\n' +
       '  --test-setup: the stock kernel booted as the kernel tests expect (VM_TEST_SETUP: vgem, vivid, huge pages)\n' +
       '  --cma-setup: the CMA kernel booted as the CMA tests expect (VM_CMA_TEST_SETUP)\n',
   );
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     kernel: { type: 'string' },
     cmdline: { type: 'string' },
     'test-setup': { type: 'boolean' },
+    timeout: { type: 'string' },
     'cma-setup': { type: 'boolean' },
   },
 });
@@ -48,6 +49,7 @@ const result = await runInVm({
   ...(user ? { user: { uid: user[0]!, gid: user[1] ?? user[0]! } } : {}),
   ...(values.memory ? { memory: values.memory } : {}),
   ...(values.rw ? { writable: values.rw } : {}),
+  ...(values.timeout ? { timeoutMs: Number(values.timeout) * 60_000 } : {}),
 });
 process.stderr.write(`[vm] exit ${result.exitCode} after ${(result.durationMs / 1000).toFixed(1)} s (${result.accel})\n`);
 process.exit(result.exitCode);
