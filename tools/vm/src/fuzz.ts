@@ -345,7 +345,7 @@ export const FUZZ_RUNS = process.env['DMAHEAP_SOAK'] === '1' ? 1000 : 40;
  * process holds exactly the fds it held before, and that every canary is intact.
  */
 export function fuzzHeap(label: string, open: () => Heap, runs = FUZZ_RUNS): void {
-  it(label, { timeout: Math.max(240_000, runs * 800) }, async () => {
+  it(label, { timeout: Math.max(240_000, runs * 2_000) }, async () => {
     const gc = (globalThis as { gc?: unknown }).gc;
     expect(typeof gc, 'the fuzz needs node --expose-gc').toBe('function');
     const start = openFdCount();
