@@ -22,11 +22,14 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
 #include <node_api.h>
+#include <uv.h>
 
 // Fallbacks (kernel values) for constants that older headers lack.
 #ifndef MFD_HUGE_SHIFT
@@ -56,6 +59,14 @@
 #ifndef DMA_BUF_SET_NAME_B
 #define DMA_BUF_SET_NAME_B _IOW(DMA_BUF_BASE, 1, __u64)
 #endif
+#ifndef DMA_BUF_IOCTL_EXPORT_SYNC_FILE
+struct dma_buf_export_sync_file { __u32 flags; __s32 fd; };
+struct dma_buf_import_sync_file { __u32 flags; __s32 fd; };
+#define DMA_BUF_IOCTL_EXPORT_SYNC_FILE _IOWR(DMA_BUF_BASE, 2, struct dma_buf_export_sync_file)
+#define DMA_BUF_IOCTL_IMPORT_SYNC_FILE _IOW(DMA_BUF_BASE, 3, struct dma_buf_import_sync_file)
+#endif
+/* SCM_MAX_FD in the kernel (include/net/scm.h): the most fds one message carries. */
+#define MAX_MESSAGE_FDS 253
 #ifndef UDMABUF_FLAGS_CLOEXEC
 #define UDMABUF_FLAGS_CLOEXEC 0x01
 #endif
@@ -181,10 +192,16 @@ static void close_owned(napi_env env) {
 }
 
 /* Per-environment state, as instance data: its finalizer runs once, when the environment is torn down. */
+struct watch;
+typedef struct { struct watch *watches; } instance_t;
+static void watch_close(struct watch *w);
+
 static void instance_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
+  instance_t *inst = data;
+  while (inst->watches) watch_close(inst->watches); /* each unlinks itself from inst */
   close_owned(env);
-  free(data);
+  free(inst);
 }
 
 /* ---------- fds ---------- */
@@ -509,6 +526,275 @@ static napi_value js_udmabuf_create_list(napi_env env, napi_callback_info info) 
   return num(env, r < 0 ? -err : own(env, r));
 }
 
+
+/* ---------- sync files (Linux 6.0+) ---------- */
+
+// bufExportSyncFile(fd, flags) -> DMA_BUF_IOCTL_EXPORT_SYNC_FILE -> sync_file fd | -errno
+static napi_value js_buf_export_sync_file(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  uint32_t flags = arg_u32(&a, 1);
+  BAIL_IF_BAD;
+  struct dma_buf_export_sync_file e = {.flags = flags, .fd = -1};
+  if (ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &e) < 0) return num(env, -errno);
+  return num(env, own(env, e.fd));
+}
+
+// bufImportSyncFile(fd, flags, syncFd) -> DMA_BUF_IOCTL_IMPORT_SYNC_FILE -> 0 | -errno
+static napi_value js_buf_import_sync_file(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0), sync_fd = arg_i32(&a, 2);
+  uint32_t flags = arg_u32(&a, 1);
+  BAIL_IF_BAD;
+  struct dma_buf_import_sync_file i = {.flags = flags, .fd = sync_fd};
+  return ret(env, ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &i));
+}
+
+// fdSize(fd) -> lseek(fd, 0, SEEK_END), then back to 0 (a dma-buf's size) | -errno
+static napi_value js_fd_size(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end < 0) return num(env, -errno);
+  lseek(fd, 0, SEEK_SET);
+  return num(env, (double)end);
+}
+
+/* ---------- fds over Unix sockets (SCM_RIGHTS) ---------- */
+
+// sendFds(sock, bytes, fds Int32Array, count) -> sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL) with the first `count`
+// fds as SCM_RIGHTS -> bytes sent | -errno (EAGAIN: the socket is full, wait until writable)
+static napi_value js_send_fds(napi_env env, napi_callback_info info) {
+  ARGS;
+  int sock = arg_i32(&a, 0);
+  uint32_t count = arg_u32(&a, 3);
+  BAIL_IF_BAD;
+  napi_typedarray_type type;
+  size_t len = 0, nfds = 0;
+  void *data = NULL, *fds = NULL;
+  if (napi_get_typedarray_info(env, a.argv[1], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return num(env, -EINVAL);
+  if (napi_get_typedarray_info(env, a.argv[2], &type, &nfds, &fds, NULL, NULL) != napi_ok || type != napi_int32_array) return num(env, -EINVAL);
+  if (count > nfds || count > MAX_MESSAGE_FDS || len == 0) return num(env, -EINVAL);
+  union { struct cmsghdr align; char buf[CMSG_SPACE(MAX_MESSAGE_FDS * sizeof(int))]; } control;
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (count > 0) {
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(count * sizeof(int));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(count * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, count * sizeof(int));
+  }
+  ssize_t r;
+  do r = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return num(env, r < 0 ? -errno : (double)r);
+}
+
+// recvFds(sock, bytes, fds Int32Array, meta Int32Array[3]) -> recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC) into bytes,
+// with room for fds.length fds -> 0 | -errno; meta = [bytes read, fds received, msg_flags]. Every fd the kernel
+// installed is in fds (also with MSG_CTRUNC set, when more came than fit: the kernel closed the rest), recorded
+// as owned by env: the caller closes what it does not keep.
+static napi_value js_recv_fds(napi_env env, napi_callback_info info) {
+  ARGS;
+  int sock = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  napi_typedarray_type type;
+  size_t len = 0, room = 0, mlen = 0;
+  void *data = NULL, *fds = NULL, *meta = NULL;
+  if (a.argc < 4 ||
+      napi_get_typedarray_info(env, a.argv[1], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array ||
+      napi_get_typedarray_info(env, a.argv[2], &type, &room, &fds, NULL, NULL) != napi_ok || type != napi_int32_array ||
+      napi_get_typedarray_info(env, a.argv[3], &type, &mlen, &meta, NULL, NULL) != napi_ok || type != napi_int32_array || mlen < 3)
+    return num(env, -EINVAL);
+  if (room > MAX_MESSAGE_FDS) room = MAX_MESSAGE_FDS;
+  union { struct cmsghdr align; char buf[CMSG_SPACE(MAX_MESSAGE_FDS * sizeof(int))]; } control;
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = room ? CMSG_SPACE(room * sizeof(int)) : 0};
+  if (!room) msg.msg_control = NULL;
+  ssize_t r;
+  do r = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return num(env, -errno);
+  int32_t *out = fds, *m = meta;
+  size_t n = 0;
+  int extra = 0;
+  for (struct cmsghdr *c = room ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int *got = (int *)CMSG_DATA(c);
+    for (size_t i = 0; i < k; i++) {
+      if (n < room) out[n++] = (int32_t)own(env, got[i]);
+      else { close(got[i]); extra = 1; } /* CMSG_SPACE rounds up: room for more than asked */
+    }
+  }
+  m[0] = (int32_t)r;
+  m[1] = (int32_t)n;
+  m[2] = msg.msg_flags | (extra ? MSG_CTRUNC : 0);
+  return num(env, 0);
+}
+
+// socketPair(type, out Int32Array[2]) -> socketpair(AF_UNIX, type | SOCK_CLOEXEC) -> 0 | -errno (both owned)
+static napi_value js_socket_pair(napi_env env, napi_callback_info info) {
+  ARGS;
+  int type = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  napi_typedarray_type t;
+  size_t n = 0;
+  void *out = NULL;
+  if (a.argc < 2 || napi_get_typedarray_info(env, a.argv[1], &t, &n, &out, NULL, NULL) != napi_ok || t != napi_int32_array || n < 2)
+    return num(env, -EINVAL);
+  int sv[2];
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0) return num(env, -errno);
+  ((int32_t *)out)[0] = (int32_t)own(env, sv[0]);
+  ((int32_t *)out)[1] = (int32_t)own(env, sv[1]);
+  return num(env, 0);
+}
+
+// socketType(fd) -> getsockopt(SO_TYPE): SOCK_STREAM, SOCK_SEQPACKET, ... | -errno (ENOTSOCK)
+static napi_value js_socket_type(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0);
+  BAIL_IF_BAD;
+  int type = 0;
+  socklen_t l = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0) return num(env, -errno);
+  int domain = 0;
+  l = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0) return num(env, -errno);
+  return num(env, domain == AF_UNIX ? type : -EAFNOSUPPORT);
+}
+
+/* ---------- waiting for an fd without blocking (libuv's poll watcher) ---------- */
+
+// The one piece of event-loop glue: a uv_poll_t on the Node-API environment's loop calls back into JS when an
+// fd is readable or writable (dma-bufs: their fences signalled; sync_files: signalled; sockets: data or room).
+// Watchers still open when the environment is torn down are closed with it.
+typedef struct watch watch_t;
+/* What JavaScript holds (an External): it outlives the watcher, which libuv frees after uv_close. */
+typedef struct { watch_t *w; } watch_ref_t;
+
+struct watch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  watch_t *next, *prev;
+  instance_t *inst;
+  watch_ref_t *ref;
+  int closed;
+};
+
+static instance_t *instance_of(napi_env env) {
+  void *data = NULL;
+  napi_get_instance_data(env, &data);
+  return data;
+}
+
+static void watch_closed(uv_handle_t *h) {
+  watch_t *w = h->data;
+  if (w->ref) w->ref->w = NULL;
+  free(w);
+}
+
+static void watch_ref_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  watch_ref_t *ref = data;
+  if (ref->w) ref->w->ref = NULL;
+  free(ref);
+}
+
+static void watch_close(watch_t *w) {
+  if (w->closed) return;
+  w->closed = 1;
+  instance_t *inst = w->inst;
+  if (inst) {
+    if (w->prev) w->prev->next = w->next;
+    else if (inst->watches == w) inst->watches = w->next;
+    if (w->next) w->next->prev = w->prev;
+    w->inst = NULL;
+  }
+  uv_poll_stop(&w->poll);
+  if (w->callback) napi_delete_reference(w->env, w->callback);
+  if (w->context) napi_async_destroy(w->env, w->context);
+  w->callback = NULL;
+  w->context = NULL;
+  uv_close((uv_handle_t *)&w->poll, watch_closed);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  watch_t *w = h->data;
+  if (w->closed) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, global, argv[2], result;
+  if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb && napi_get_global(env, &global) == napi_ok) {
+    int flags = (events & UV_READABLE ? 1 : 0) | (events & UV_WRITABLE ? 4 : 0) | (events & UV_DISCONNECT ? 16 : 0);
+    argv[0] = num(env, status);
+    argv[1] = num(env, flags);
+    /* The JS side never throws out of its callback (it settles promises and emits events). */
+    napi_make_callback(env, w->context, global, cb, 2, argv, &result);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// watch(fd, events (1 readable | 4 writable), callback(status, events)) -> handle (an External) | -errno
+static napi_value js_watch(napi_env env, napi_callback_info info) {
+  ARGS;
+  int fd = arg_i32(&a, 0), events = arg_i32(&a, 1);
+  BAIL_IF_BAD;
+  napi_valuetype t;
+  if (a.argc < 3 || napi_typeof(env, a.argv[2], &t) != napi_ok || t != napi_function) return num(env, -EINVAL);
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return num(env, -ENOSYS);
+  watch_t *w = calloc(1, sizeof *w);
+  if (!w) return num(env, -ENOMEM);
+  int r = uv_poll_init(loop, &w->poll, fd);
+  if (r < 0) { free(w); return num(env, r); } /* libuv errors are -errno on Unix */
+  w->poll.data = w;
+  w->env = env;
+  napi_value name;
+  napi_create_string_utf8(env, "dmaheap:watch", NAPI_AUTO_LENGTH, &name);
+  napi_create_reference(env, a.argv[2], 1, &w->callback);
+  napi_async_init(env, NULL, name, &w->context);
+  instance_t *inst = instance_of(env);
+  w->inst = inst;
+  if (inst) {
+    w->next = inst->watches;
+    if (w->next) w->next->prev = w;
+    inst->watches = w;
+  }
+  r = uv_poll_start(&w->poll, (events & 1 ? UV_READABLE : 0) | (events & 4 ? UV_WRITABLE : 0), on_poll);
+  if (r < 0) { watch_close(w); return num(env, r); }
+  watch_ref_t *ref = calloc(1, sizeof *ref);
+  napi_value handle;
+  if (!ref) { watch_close(w); return num(env, -ENOMEM); }
+  ref->w = w;
+  w->ref = ref;
+  if (napi_create_external(env, ref, watch_ref_finalize, NULL, &handle) != napi_ok) {
+    w->ref = NULL;
+    free(ref);
+    watch_close(w);
+    return num(env, -ENOMEM);
+  }
+  return handle;
+}
+
+// unwatch(handle) -> stops and closes the watcher (harmless twice) -> 0
+static napi_value js_unwatch(napi_env env, napi_callback_info info) {
+  ARGS;
+  void *ref = NULL;
+  if (a.argc < 1 || napi_get_value_external(env, a.argv[0], &ref) != napi_ok || !ref) return num(env, -EINVAL);
+  if (((watch_ref_t *)ref)->w) watch_close(((watch_ref_t *)ref)->w);
+  return num(env, 0);
+}
+
 /* ---------- benchmark ---------- */
 
 // seedLoop(heapFd, len, iterations): the heap selftest loop of ALLOC+close, timed with
@@ -548,6 +834,7 @@ static napi_value make_constants(napi_env env) {
   K(PROT_READ); K(PROT_WRITE);
   K(DMA_BUF_SYNC_READ); K(DMA_BUF_SYNC_WRITE); K(DMA_BUF_SYNC_RW); K(DMA_BUF_SYNC_START); K(DMA_BUF_SYNC_END);
   K(UDMABUF_FLAGS_CLOEXEC);
+  K(SOCK_STREAM); K(SOCK_DGRAM); K(SOCK_SEQPACKET); K(MSG_CTRUNC); K(MSG_TRUNC); K(EAGAIN);
 #undef K
   set_num(env, c, "PAGE_SIZE", (double)sysconf(_SC_PAGESIZE));
   return c;
@@ -562,6 +849,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"addSeals", js_add_seals}, {"getSeals", js_get_seals},
     {"udmabufCreate", js_udmabuf_create}, {"udmabufCreateList", js_udmabuf_create_list},
     {"seedLoop", js_seed_loop},
+    {"bufExportSyncFile", js_buf_export_sync_file}, {"bufImportSyncFile", js_buf_import_sync_file}, {"fdSize", js_fd_size},
+    {"sendFds", js_send_fds}, {"recvFds", js_recv_fds}, {"socketType", js_socket_type}, {"socketPair", js_socket_pair},
+    {"watch", js_watch}, {"unwatch", js_unwatch},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
@@ -571,7 +861,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "constants", make_constants(env));
   void *instance = NULL;
   if (napi_get_instance_data(env, &instance) == napi_ok && instance == NULL) {
-    instance = malloc(1);
+    instance = calloc(1, sizeof(instance_t));
     if (instance && napi_set_instance_data(env, instance, instance_finalize, NULL) != napi_ok) free(instance);
   }
   return exports;

@@ -11,6 +11,9 @@ export type DmaHeapErrorCode =
   | 'ERR_DMAHEAP_LIMIT_EXCEEDED'
   | 'ERR_DMAHEAP_CLOSED'
   | 'ERR_DMAHEAP_INVALID_STATE'
+  | 'ERR_DMAHEAP_NOT_SUPPORTED'
+  | 'ERR_DMAHEAP_TIMEOUT'
+  | 'ERR_DMAHEAP_PROTOCOL'
   | 'ERR_DMAHEAP_SYSTEM';
 
 export interface DmaHeapErrorOptions {
@@ -84,6 +87,12 @@ export class InvalidArgumentError extends subclass('ERR_DMAHEAP_INVALID_ARGUMENT
 export class LimitExceededError extends subclass('ERR_DMAHEAP_LIMIT_EXCEEDED') {}
 export class ClosedError extends subclass('ERR_DMAHEAP_CLOSED') {}
 export class InvalidStateError extends subclass('ERR_DMAHEAP_INVALID_STATE') {}
+/** The kernel lacks what was asked (e.g. sync-file export before Linux 6.0). */
+export class NotSupportedError extends subclass('ERR_DMAHEAP_NOT_SUPPORTED') {}
+/** A wait ran out of time. */
+export class TimeoutError extends subclass('ERR_DMAHEAP_TIMEOUT') {}
+/** A peer broke the message format: a truncated message, more fds than asked for, a frame cut off. */
+export class ProtocolError extends subclass('ERR_DMAHEAP_PROTOCOL') {}
 
 /**
  * Turns a failed system call (an Error in Node's system-error shape: `code: 'ENOMEM'`, `errno`, `syscall`)
@@ -113,6 +122,8 @@ export function fromSystemError(err: unknown, heap: string, what: string): DmaHe
       return new LimitExceededError(`${what}: out of file descriptors (${detail})`, options);
     case 'EBADF':
       return new InvalidArgumentError(`${what}: not an open file descriptor (${detail})`, options);
+    case 'ENOTTY':
+      return new NotSupportedError(`${what}: not supported by this kernel or file (${detail})`, options);
     default:
       return new DmaHeapError('ERR_DMAHEAP_SYSTEM', `${what} failed on heap "${heap}": ${detail}`, options);
   }

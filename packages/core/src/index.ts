@@ -17,8 +17,11 @@ export {
   InvalidArgumentError,
   InvalidStateError,
   LimitExceededError,
+  NotSupportedError,
   OutOfMemoryError,
   PermissionDeniedError,
+  ProtocolError,
+  TimeoutError,
   type DmaHeapErrorCode,
   type DmaHeapErrorOptions,
 } from './errors.js';

@@ -39,6 +39,12 @@ export interface NativeConstants {
   readonly DMA_BUF_SYNC_START: number;
   readonly DMA_BUF_SYNC_END: number;
   readonly UDMABUF_FLAGS_CLOEXEC: number;
+  readonly SOCK_STREAM: number;
+  readonly SOCK_DGRAM: number;
+  readonly SOCK_SEQPACKET: number;
+  readonly MSG_CTRUNC: number;
+  readonly MSG_TRUNC: number;
+  readonly EAGAIN: number;
   readonly PAGE_SIZE: number;
 }
 
@@ -69,6 +75,23 @@ export interface NativeBinding {
   udmabufCreateList(devFd: number, flags: number, items: Float64Array, count?: number): number;
   /** Total nanoseconds of `iterations` × (DMA_HEAP_IOCTL_ALLOC + close), or -errno of the first failure. */
   seedLoop(heapFd: number, len: number, iterations: number): number;
+  /** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file fd of the dma-buf's fences for `flags` (DMA_BUF_SYNC_READ/WRITE). */
+  bufExportSyncFile(fd: number, flags: number): number;
+  /** DMA_BUF_IOCTL_IMPORT_SYNC_FILE. */
+  bufImportSyncFile(fd: number, flags: number, syncFd: number): number;
+  /** lseek(fd, 0, SEEK_END), then back to 0: a dma-buf's size. */
+  fdSize(fd: number): number;
+  /** sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL) of `data` with the first `count` of `fds` as SCM_RIGHTS: bytes sent. */
+  sendFds(sock: number, data: Uint8Array, fds: Int32Array, count: number): number;
+  /** recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC) into `data`, up to fds.length fds; meta = [bytes, fds, msg_flags]. */
+  recvFds(sock: number, data: Uint8Array, fds: Int32Array, meta: Int32Array): number;
+  /** socketpair(AF_UNIX, type | SOCK_CLOEXEC) into out[0], out[1]. */
+  socketPair(type: number, out: Int32Array): number;
+  /** getsockopt(SO_TYPE) of a Unix socket; -EAFNOSUPPORT for other domains. */
+  socketType(fd: number): number;
+  /** A libuv poll watcher (events: 1 readable, 4 writable) calling back (status, events) until unwatch. */
+  watch(fd: number, events: number, callback: (status: number, events: number) => void): unknown;
+  unwatch(handle: unknown): number;
   readonly constants: NativeConstants;
 }
 

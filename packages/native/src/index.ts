@@ -30,6 +30,10 @@ export {
 export { readUdmabufLimits, udmabufCreate, udmabufCreateList, type UdmabufItem, type UdmabufLimits } from './udmabuf.js';
 export { listDmaHeaps, openFdCount, readFdInfo, type FdInfo } from './proc.js';
 export { seedLoop } from './bench.js';
+export { MAX_MESSAGE_FDS, recvFds, sendFds, socketPair, socketType, type Received, type SocketType } from './sockets.js';
+export { FdWatcher, waitFd, type Readiness, type WaitOptions } from './watch.js';
+export { exportSyncFile, importSyncFile, waitIdle, waitSyncFile, type FenceAccess } from './sync-file.js';
+export { dmaBufInfo, importDmaBuf, type ImportedInfo } from './import.js';
 export { unchecked } from './unchecked.js';
 export { DEFAULT_RESERVE, meminfo, MemoryGuard } from './memory-guard.js';
 export { invalidArgument, isSystemError, systemError, type ArgumentError, type SystemError } from './errors.js';

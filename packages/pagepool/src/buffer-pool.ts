@@ -96,6 +96,8 @@ class BufferPool extends AbstractHeap {
   }
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
+    // Buffers a consumer has let go of since the last check come back first (as systemHeap does).
+    if (this.#deferred.pending > 0) this.#deferred.collect();
     const cls = this.#sizeClass(size);
     let pooled = this.#free.get(cls)?.pop();
     if (pooled) {
