@@ -89,7 +89,7 @@ export function renderHtml(report: BenchReport): string {
         `${p.stallUs !== undefined ? `; the memory stall (PSI) grew ${(p.stallUs / 1000).toFixed(1)} ms` : ''}${p.hogLost ? '; the OOM killer took that process' : ''}`,
     );
   }
-  const others = (['mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure'] as const).filter(has);
+  const others = (['mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure', 'share'] as const).filter(has);
 
   return `<!doctype html>
 <html lang="en">

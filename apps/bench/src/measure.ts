@@ -20,7 +20,7 @@ export interface Percentiles {
   max: number;
 }
 
-export type Scenario = 'seed' | 'mix' | 'touch' | 'sync-private' | 'sync-shared' | 'workers' | 'pressure';
+export type Scenario = 'seed' | 'mix' | 'touch' | 'sync-private' | 'sync-shared' | 'workers' | 'pressure' | 'share';
 
 export interface Result {
   variant: string;
@@ -184,6 +184,40 @@ export async function seedSamples(heap: Heap, size: number, o: LoopOptions, opts
     const t2 = now();
     more = r.add(t0, t2, size, t1 - t0, t2 - t1);
     if (more && opts.yieldEvery && r.n % opts.yieldEvery === 0) await yieldToEventLoop();
+  }
+  return r.samples();
+}
+
+/** What the `share` scenario sends frames to: a consumer process on a socket (see scenarios.ts). */
+export interface Consumer {
+  /** Sends the buffer; resolves with the byte the consumer read from it, once it closed it. */
+  send(buffer: DmaBuf): Promise<number>;
+}
+
+/**
+ * One frame handed to another process and back, per call: allocate, write its first byte, send it (the fd over
+ * the socket, with its description), the consumer imports it, reads that byte, closes it and acks; then the
+ * producer closes its handle (a pool takes the buffer back: the consumer has let go).
+ */
+export async function shareSamples(heap: Heap, size: number, o: LoopOptions, consumer: Consumer): Promise<Samples> {
+  const frame = async (i: number) => {
+    const buf = heap.allocate(size);
+    try {
+      buf.withCpuAccess('write', (v) => {
+        v[0] = i & 0xff;
+      });
+      const seen = await consumer.send(buf);
+      if (seen !== (i & 0xff)) throw new Error(`the consumer read ${seen} from frame ${i}, not ${i & 0xff}`);
+    } finally {
+      buf.close();
+    }
+  };
+  for (let i = 0; i < Math.min(o.warmup, 200); i++) await frame(i);
+  const r = new Recorder(o, false);
+  for (let i = 0, more = o.iterations > 0; more; i++) {
+    const t0 = now();
+    await frame(i);
+    more = r.add(t0, now(), size);
   }
   return r.samples();
 }

@@ -188,7 +188,7 @@ export function drawCharts(report: BenchReport, Chart: ChartConstructor, doc: Pa
   }
 
   // Every other scenario: ns/call per heap, a bar per size. The two sync charts share one axis range.
-  const others = ['mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure'];
+  const others = ['mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure', 'share'];
   const syncValues = results.filter((r) => r.scenario.startsWith('sync-')).map((r) => r.nsPerCall);
   for (const scenario of others) {
     const vs = variantsOf(scenario);

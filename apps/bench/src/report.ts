@@ -43,7 +43,7 @@ export interface BenchReport {
 }
 
 /** The order scenarios run and are shown in. */
-export const SCENARIO_ORDER: readonly Scenario[] = ['seed', 'mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure'];
+export const SCENARIO_ORDER: readonly Scenario[] = ['seed', 'mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure', 'share'];
 
 export const SCENARIO_TITLES: Record<Scenario, string> = {
   seed: 'seed loop: allocate + close the same size',
@@ -53,6 +53,7 @@ export const SCENARIO_TITLES: Record<Scenario, string> = {
   'sync-shared': 'beginCpuAccess + endCpuAccess, fd dup’ed and held (an importer attached)',
   workers: 'seed loop in worker threads at once (aggregate ns per call)',
   pressure: 'seed loop while another process holds most free memory',
+  share: 'per frame: allocate, send the fd to a consumer process, it reads and closes it, then close (the pool recycles)',
 };
 
 /** Sets each result's ratio to the kernel heap's result of the same scenario and size. */

@@ -27,7 +27,7 @@ describe('the plan', () => {
   });
 
   it('knows every scenario, and rejects nothing it lists', () => {
-    expect(SCENARIO_NAMES).toEqual(['seed', 'mix', 'touch', 'sync', 'pressure', 'workers']);
+    expect(SCENARIO_NAMES).toEqual(['seed', 'mix', 'touch', 'sync', 'pressure', 'workers', 'share']);
   });
 });
 

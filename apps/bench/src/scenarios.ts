@@ -1,6 +1,10 @@
 // What the benchmark runs: each scenario, on which heaps and sizes, and how one run of it is measured.
 import type { Heap } from '@dmaheap/core';
 import * as native from '@dmaheap/native';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { closeFd, socketPair } from '@dmaheap/native';
+import { FdChannel, sendBuffers } from '@dmaheap/share';
 import {
   freshUdmabufSamples,
   MIX_LIVE,
@@ -9,12 +13,14 @@ import {
   mixSamples,
   seedInCSamples,
   seedSamples,
+  shareSamples,
   syncSamples,
   toResult,
   touchSamples,
   warmUp,
   type LoopOptions,
   type Result,
+  type Consumer,
   type Samples,
   type Scenario,
 } from './measure.js';
@@ -53,6 +59,8 @@ export interface RunContext {
   info: BenchReport['scenarioInfo'];
   gang?: WorkerGang;
   hog?: MemoryHog;
+  /** The `share` scenario's consumer process. */
+  consumer?: { child: ChildProcess; channel: FdChannel; consumer: Consumer };
   /** The heap of the current scenario and variant: opened once, used for every size, closed after. */
   heap?: { variant: Variant; heap: Heap };
 }
@@ -164,7 +172,42 @@ export const SCENARIOS: ScenarioDef[] = [
       }
     },
   },
+  {
+    name: 'share',
+    emits: ['share'],
+    kinds: ['heap'],
+    defaultHeaps: ['kernel', 'skipsync', 'pool-kernel', 'pool-system'],
+    async setup(ctx) {
+      ctx.consumer = startConsumer();
+    },
+    async teardown(ctx) {
+      const c = ctx.consumer;
+      delete ctx.consumer;
+      if (!c) return;
+      c.channel.close();
+      await new Promise((resolve) => (c.child.exitCode !== null ? resolve(null) : c.child.once('exit', resolve)));
+    },
+    run: (ctx, t) => shareSamples(heapOf(ctx, t.variant), t.size, ctx.loop, ctx.consumer!.consumer),
+  },
 ];
+
+/** Starts the consumer process of the `share` scenario (dist/share-consumer.js) on a socket pair. */
+function startConsumer(): NonNullable<RunContext['consumer']> {
+  const [ours, theirs] = socketPair('stream');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./share-consumer.js', import.meta.url))], { stdio: ['ignore', 'inherit', 'inherit', theirs] });
+  closeFd(theirs);
+  const channel = FdChannel.fromFd(ours);
+  return {
+    child,
+    channel,
+    consumer: {
+      async send(buffer) {
+        await sendBuffers(channel, [{ buffer }]);
+        return (await channel.receive()).data[0]!;
+      },
+    },
+  };
+}
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 

@@ -15,7 +15,7 @@ export interface Example {
   cma?: boolean;
 }
 
-export type SubsetId = 'kernel' | 'system' | 'cma' | 'pools';
+export type SubsetId = 'kernel' | 'system' | 'cma' | 'pools' | 'share';
 
 /** The uses the root README gives an install line for, as package lists. */
 export const SUBSETS: Record<SubsetId, string[]> = {
@@ -23,6 +23,7 @@ export const SUBSETS: Record<SubsetId, string[]> = {
   system: ['@dmaheap/core', '@dmaheap/system-heap'],
   cma: ['@dmaheap/core', '@dmaheap/cma-heap'],
   pools: ['@dmaheap/core', '@dmaheap/pagepool', '@dmaheap/native'],
+  share: ['@dmaheap/core', '@dmaheap/native', '@dmaheap/share', '@dmaheap/system-heap', '@dmaheap/pagepool'],
 };
 
 export const EXAMPLES: Example[] = [
@@ -31,6 +32,11 @@ export const EXAMPLES: Example[] = [
   { readme: 'packages/native/README.md', subset: 'kernel', expect: [/exporter: 'system'/, /name: 'example'/, /^udmabuf$/m] },
   { readme: 'packages/pagepool/README.md', subset: 'pools', expect: [/hits: 99/, /misses: 1/, /zeroed: 0/] },
   { readme: 'packages/system-heap/README.md', subset: 'system', expect: [/^memfd\+udmabuf$/m, /^udmabuf$/m, /'8': 8/] },
+  {
+    readme: 'packages/share/README.md',
+    subset: 'share',
+    expect: [/^consumer\.py 128 129 130 131 132 133 134 135 136 137$/m, /^consumer\.mjs 128 129 130 131 132 133 134 135 136 137$/m, /^19 1$/m],
+  },
   {
     readme: 'packages/cma-heap/README.md',
     subset: 'cma',

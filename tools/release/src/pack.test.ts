@@ -91,7 +91,7 @@ beforeAll(async () => {
 
 describe('the release dry run', () => {
   it('versions every public package from the changesets, none out of 0.x, and publishes each (dry run)', () => {
-    expect(report.packages.map((p) => p.name).sort()).toEqual(['@dmaheap/cma-heap', '@dmaheap/core', '@dmaheap/native', '@dmaheap/pagepool', '@dmaheap/system-heap']);
+    expect(report.packages.map((p) => p.name).sort()).toEqual(['@dmaheap/cma-heap', '@dmaheap/core', '@dmaheap/native', '@dmaheap/pagepool', '@dmaheap/share', '@dmaheap/system-heap']);
     for (const p of report.packages) {
       expect(semver.gte(p.version, p.from), `${p.name} ${p.from} -> ${p.version}`).toBe(true);
       expect(semver.major(p.version), `${p.name} must not jump to a new major (the peer-dependency trap)`).toBe(0);

@@ -39,8 +39,9 @@ if (!isMainThread) {
     const fd = b.memfdCreate('asan', 1);
     b.ftruncate(fd, 1 << 16);
     // Transferred, the new ArrayBuffer collected first: the old one still carries the wrap.
+    /** @type {any} */
     let ab = b.mmap(fd, 0, 1 << 16, 3);
-    /** @type {ArrayBuffer | undefined} */
+    /** @type {any} */
     let moved = ab.transfer();
     new Uint8Array(moved).fill(1);
     moved = undefined;
