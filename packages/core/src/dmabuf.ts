@@ -56,6 +56,12 @@ export interface DmaBufInit {
   release: (state: ReleaseState) => void;
   name?: string;
   /**
+   * Register with the finalizer (default true): a buffer garbage-collected without close() is then released and
+   * reported. A wrapper handle whose inner buffer is registered itself (bufferPool's, over a lent buffer) may
+   * pass false: if the handle is lost, so is the inner buffer, whose own registration releases it.
+   */
+  finalize?: boolean;
+  /**
    * When true, CPU-access brackets cost no system call until the buffer may have been shared
    * (its `fd` read or `dup()`ed): no device or other process can be attached before that.
    */
@@ -64,6 +70,8 @@ export interface DmaBufInit {
 
 interface Tracked extends ReleaseState {
   release: (state: ReleaseState) => void;
+  /** The heap's own count of live buffers (AbstractHeap), told of each release. */
+  owner: Accounting | undefined;
   /** A mapping is live now: if the handle is collected before it is unmapped, the mapping may outlive it. */
   mappedNow: boolean;
   /** Lent to a wrapper (see {@link lend}): its own handles may have shared the fd, so release says shared. */
@@ -95,16 +103,28 @@ let leakHandler = defaultLeakHandler;
  */
 const keepAlive = new WeakMap<ArrayBuffer, DmaBuf>();
 
+/** How AbstractHeap keeps its counts without a closure per buffer: DmaBuf tells it of each release. */
+export const released: unique symbol = Symbol('dmaheap.released');
+interface Accounting {
+  [released](size: number): void;
+}
+
 /** A mapping not (or not certainly) unmapped, and a lent buffer, may be held by something else. */
 function releaseState(t: Tracked): ReleaseState {
   return { mapped: t.mapped, shared: t.shared || t.mappedNow || t.lent };
+}
+
+/** Releases once: the heap's counts, then the heap's own release. */
+function release(t: Tracked): void {
+  t.owner?.[released](t.size);
+  t.release(releaseState(t));
 }
 
 const finalizer = new FinalizationRegistry<Tracked>((t) => {
   try {
     // No view is reachable any more (see keepAlive), but the mapping itself is unmapped only when its
     // ArrayBuffer's own finalizer runs, which may come later: until then it holds the dma-buf.
-    t.release(releaseState(t));
+    release(t);
   } finally {
     leakHandler({ heap: t.heap, size: t.size, name: t.name, stack: t.stack });
   }
@@ -154,8 +174,12 @@ export class DmaBuf implements Disposable {
   #closed = false;
   #mapping: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
-  readonly #access = new Map<AccessMode, number>();
+  /** Open CPU-access brackets, per mode (plain counters: no allocation for buffers never bracketed). */
+  #reads = 0;
+  #writes = 0;
+  #readwrites = 0;
   readonly #alwaysSync: boolean;
+  readonly #finalize: boolean;
 
   static {
     lendImpl = (buf) => {
@@ -171,8 +195,10 @@ export class DmaBuf implements Disposable {
     this.size = init.size;
     this.heap = init.heap;
     this.#ops = init.ops;
+    const heap = init.heap as Partial<Accounting>;
     this.#tracked = {
       release: init.release,
+      owner: typeof heap[released] === 'function' ? (heap as Accounting) : undefined,
       mapped: false,
       shared: false,
       mappedNow: false,
@@ -182,7 +208,8 @@ export class DmaBuf implements Disposable {
       name: init.name,
       stack: traceAllocations ? new Error().stack?.split('\n').slice(2).join('\n') : undefined,
     };
-    finalizer.register(this, this.#tracked, this);
+    this.#finalize = init.finalize !== false;
+    if (this.#finalize) finalizer.register(this, this.#tracked, this);
   }
 
   /** The dma-buf's file descriptor, to hand to an importer. Reading it marks the buffer as shared. */
@@ -257,22 +284,30 @@ export class DmaBuf implements Disposable {
     this.#check('beginCpuAccess');
     validateAccessMode(mode);
     if (this.#mustSync) this.#syscall('beginCpuAccess', () => this.#ops.sync(this.#fd, 'start', mode));
-    this.#access.set(mode, (this.#access.get(mode) ?? 0) + 1);
+    this.#count(mode, 1);
   }
 
   /** Ends CPU access begun with the same mode. */
   endCpuAccess(mode: AccessMode): void {
     this.#check('endCpuAccess');
     validateAccessMode(mode);
-    const open = this.#access.get(mode) ?? 0;
+    const open = this.#count(mode, 0);
     if (open === 0) {
       throw new InvalidStateError(`endCpuAccess('${mode}') without a matching beginCpuAccess('${mode}')`, {
         heap: this.heap.name,
       });
     }
     if (this.#mustSync) this.#syscall('endCpuAccess', () => this.#ops.sync(this.#fd, 'end', mode));
-    if (open === 1) this.#access.delete(mode);
-    else this.#access.set(mode, open - 1);
+    this.#count(mode, -1);
+  }
+
+  /** Adds `delta` to the open brackets of `mode`; returns the count before. */
+  #count(mode: AccessMode, delta: number): number {
+    let before: number;
+    if (mode === 'read') this.#reads = (before = this.#reads) + delta;
+    else if (mode === 'write') this.#writes = (before = this.#writes) + delta;
+    else this.#readwrites = (before = this.#readwrites) + delta;
+    return before;
   }
 
   /** Maps the buffer and runs `fn` on its view inside a CPU-access bracket. */
@@ -326,12 +361,12 @@ export class DmaBuf implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    finalizer.unregister(this);
+    if (this.#finalize) finalizer.unregister(this);
     try {
       this.unmap();
     } finally {
-      this.#access.clear();
-      this.#tracked.release(releaseState(this.#tracked));
+      this.#reads = this.#writes = this.#readwrites = 0;
+      release(this.#tracked);
     }
   }
 

@@ -95,12 +95,15 @@ export const checks = {
     },
 };
 
+/** What no options validate to: one frozen object, not a new one per call. */
+const NO_OPTIONS = Object.freeze({});
+
 /**
  * Checks an options object against a spec: an object (or undefined), known keys only, each value passing its
  * check (undefined values are left out). Throws InvalidArgumentError naming the option and what was expected.
  */
 export function validateOptions<T extends object>(options: unknown, spec: Readonly<Record<string, OptionCheck>>, what: string, heap?: string): Partial<T> {
-  if (options === undefined) return {};
+  if (options === undefined) return NO_OPTIONS as Partial<T>;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`${what} must be an object, got ${describe(options)}`, { heap });
   }

@@ -122,6 +122,9 @@ class BufferPool extends AbstractHeap {
       ops: p.ops,
       name: options.name,
       skipSyncUntilShared: p.skipSync,
+      // No finalizer of its own: a handle lost without close() takes its pooled buffer with it, and that inner
+      // buffer's own registration releases it (to its heap, which checks that nothing else holds it).
+      finalize: false,
       release: (state) => this.#recycle(p, state),
     });
   }
