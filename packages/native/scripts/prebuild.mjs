@@ -1,4 +1,5 @@
-// The N-API prebuilds that ship in @dmaheap/native, built on this machine with prebuildify (run by `prepack`):
+// The N-API prebuilds that ship in @dmaheap/native, built on this machine with prebuildify (run by `build` and
+// `prepack`; the workspace's own build/Release comes last, from node-gyp, for this machine):
 //   prebuilds/linux-x64/@dmaheap+native.glibc.node     gcc
 //   prebuilds/linux-x64/@dmaheap+native.musl.node      musl-gcc (Debian's musl-tools)
 //   prebuilds/linux-arm64/@dmaheap+native.glibc.node   aarch64-linux-gnu-gcc (Debian's gcc-aarch64-linux-gnu)

@@ -1,19 +1,25 @@
-// A small kernel with CMA for the test bed. Debian's x86 kernels have no CMA, so this builds one from Debian's
-// own 6.12 sources (`linux-source-6.12`): `make tinyconfig`, plus the fragment below, `make olddefconfig`,
-// `make bzImage`. Everything is built in (no modules), so driver options go on the kernel command line.
-// Built once into the cache, under a directory named by a hash of the fragment: a changed fragment rebuilds.
+// Small test kernels built from Debian's own 6.12 sources (`linux-source-6.12`): `make tinyconfig`, plus the
+// fragment below, `make olddefconfig`, then the image. Everything is built in (no modules), so driver options go
+// on the kernel command line. Two of them: for x86_64 the CMA kernel (Debian's x86 kernels have no CMA), and for
+// arm64, cross-compiled with Debian's gcc-aarch64-linux-gnu, the arm64 test kernel (Debian's arm64 6.12 has CMA but
+// no dma-buf heaps: `# CONFIG_DMABUF_HEAPS is not set`). Each is built once into the cache, under a directory
+// named by a hash of its fragment: a changed fragment rebuilds.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, log, run, withInitramfs, type Kernel } from './kernel.js';
+import { cacheDir, ensureArm64Root, log, run, withInitramfs, type Kernel } from './kernel.js';
 
 /** The Debian package with the kernel sources (a tarball under /usr/src). */
 export const CMA_KERNEL_SOURCE_PACKAGE = 'linux-source-6.12';
 
+/** The architectures the test bed boots. */
+export type Arch = 'x64' | 'arm64';
+
 /** What building a kernel needs besides the sources (`make`, `gcc`, `xz` come with the bootstrap). */
 const BUILD_PACKAGES = [CMA_KERNEL_SOURCE_PACKAGE, 'bc', 'bison', 'flex', 'libelf-dev', 'libssl-dev', 'make', 'gcc', 'xz-utils'];
+const CROSS_PACKAGES: Record<Arch, string[]> = { x64: [], arm64: ['gcc-aarch64-linux-gnu'] };
 
 /**
  * Options that must end up `=y`. The core of it comes from VM.md (a kernel that boots the test bed's
@@ -40,24 +46,42 @@ export const CMA_KERNEL_OPTIONS = [
   'VIDEO_DEV', 'V4L_TEST_DRIVERS', 'VIDEO_VIVID',
 ] as const;
 
+/** What only the PC needs: the 8250 UART on ttyS0, ACPI for power-off. */
+const X64_ONLY = new Set(['SERIAL_8250', 'SERIAL_8250_CONSOLE', 'ACPI']);
+
+/** The options of each architecture's test kernel (the x86_64 list is the CMA kernel's, in its order). */
+export const KERNEL_OPTIONS: Record<Arch, readonly string[]> = {
+  x64: CMA_KERNEL_OPTIONS,
+  // QEMU's `virt` machine: PL011 UART on ttyAMA0, a generic ECAM PCI host, PSCI (always on arm64) for power-off.
+  arm64: [...CMA_KERNEL_OPTIONS.filter((o) => !X64_ONLY.has(o)), 'SERIAL_AMBA_PL011', 'SERIAL_AMBA_PL011_CONSOLE', 'PCI_HOST_GENERIC'],
+};
+
 /** Options turned off: media classes nobody here uses (digital TV alone costs a minute of build). */
 const OFF = [
   'MEDIA_DIGITAL_TV_SUPPORT', 'MEDIA_ANALOG_TV_SUPPORT', 'MEDIA_RADIO_SUPPORT', 'MEDIA_SDR_SUPPORT',
   'MEDIA_PLATFORM_SUPPORT', 'MEDIA_USB_SUPPORT', 'MEDIA_PCI_SUPPORT',
 ];
 
-const LOCALVERSION = '-dmaheap-cma';
+const LOCALVERSION: Record<Arch, string> = { x64: '-dmaheap-cma', arm64: '-dmaheap-arm64' };
 
 /** The config fragment merged over `make tinyconfig`. */
-export function cmaConfigFragment(): string {
+export function cmaConfigFragment(arch: Arch = 'x64'): string {
   return [
-    ...CMA_KERNEL_OPTIONS.map((o) => `CONFIG_${o}=y`),
+    ...KERNEL_OPTIONS[arch].map((o) => `CONFIG_${o}=y`),
     ...OFF.map((o) => `# CONFIG_${o} is not set`),
-    `CONFIG_LOCALVERSION="${LOCALVERSION}"`,
+    `CONFIG_LOCALVERSION="${LOCALVERSION[arch]}"`,
     '# CONFIG_LOCALVERSION_AUTO is not set',
     '',
   ].join('\n');
 }
+
+/** `make` for an architecture: natively, or with ARCH and CROSS_COMPILE for arm64. */
+const MAKE_ARGS: Record<Arch, string[]> = { x64: [], arm64: ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'] };
+/** The image target and where it lands. */
+const IMAGE: Record<Arch, { target: string; path: string[]; file: string }> = {
+  x64: { target: 'bzImage', path: ['arch', 'x86', 'boot', 'bzImage'], file: 'bzImage' },
+  arm64: { target: 'Image', path: ['arch', 'arm64', 'boot', 'Image'], file: 'Image' },
+};
 
 /** Whether a Debian package is installed. */
 function installed(pkg: string): boolean {
@@ -69,8 +93,9 @@ function installed(pkg: string): boolean {
 }
 
 /** Installs what the build needs with apt-get, as scripts/bootstrap.sh does for the rest. */
-function ensureBuildPackages(): void {
-  const missing = BUILD_PACKAGES.filter((p) => !installed(p));
+function ensureBuildPackages(arch: Arch): void {
+  const wanted = [...BUILD_PACKAGES, ...CROSS_PACKAGES[arch]];
+  const missing = wanted.filter((p) => !installed(p));
   if (missing.length === 0) return;
   log(`installing Debian packages for the kernel build: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -85,7 +110,7 @@ function ensureBuildPackages(): void {
     execFileSync('apt-get', [...lock, 'update', '-qq'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     install();
   }
-  const still = BUILD_PACKAGES.filter((p) => !installed(p));
+  const still = wanted.filter((p) => !installed(p));
   if (still.length) throw new Error(`apt-get did not install ${still.join(' ')}`);
 }
 
@@ -130,7 +155,7 @@ function withLock<T>(lock: string, fn: () => T): T {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (waited % 12 === 0) log(`waiting for another process (pid ${owner}) building the CMA kernel`);
+      if (waited % 12 === 0) log(`waiting for another process (pid ${owner}) building a test kernel`);
       sleep(5000);
     }
   }
@@ -142,7 +167,7 @@ function withLock<T>(lock: string, fn: () => T): T {
 }
 
 /** Checks that every wanted option came out `=y`; the message names each one that did not and what it became. */
-export function checkConfig(config: string): void {
+export function checkConfig(config: string, arch: Arch = 'x64'): void {
   const values = new Map<string, string>();
   for (const line of config.split('\n')) {
     const set = /^CONFIG_(\w+)=(.*)$/.exec(line);
@@ -150,10 +175,10 @@ export function checkConfig(config: string): void {
     const unset = /^# CONFIG_(\w+) is not set$/.exec(line);
     if (unset) values.set(unset[1]!, 'n');
   }
-  const bad = CMA_KERNEL_OPTIONS.filter((o) => values.get(o) !== 'y');
+  const bad = KERNEL_OPTIONS[arch].filter((o) => values.get(o) !== 'y');
   if (bad.length) {
     throw new Error(
-      `the CMA kernel's .config lacks ${bad.length} wanted option(s) after make olddefconfig (unmet dependencies?): ` +
+      `the ${arch} test kernel's .config lacks ${bad.length} wanted option(s) after make olddefconfig (unmet dependencies?): ` +
         bad.map((o) => `CONFIG_${o}=${values.get(o) ?? '(absent)'}`).join(', '),
     );
   }
@@ -164,35 +189,49 @@ function minutes(ms: number): string {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+/** The cache directory of an architecture's test kernel, named by its fragment. */
+function kernelDir(arch: Arch): string {
+  const fragment = cmaConfigFragment(arch);
+  return join(cacheDir(), `${arch === 'x64' ? 'cma' : 'arm64'}-${createHash('sha256').update(fragment).digest('hex').slice(0, 12)}`);
+}
+
 /**
  * Builds (once) and returns the CMA kernel: `make tinyconfig` of Debian's linux-source-6.12 plus
  * {@link CMA_KERNEL_OPTIONS}, all built in. No modules root: boot it with driver options on the command line
  * (see `VM_CMA_TEST_SETUP`). Takes about 6 minutes on 2 cores the first time; the time is printed.
  */
 export function ensureCmaKernel(): Kernel {
-  const fragment = cmaConfigFragment();
-  const base = join(cacheDir(), `cma-${createHash('sha256').update(fragment).digest('hex').slice(0, 12)}`);
-  const image = join(base, 'bzImage');
+  return ensureTestKernel('x64');
+}
+
+/**
+ * Builds (once) and returns an architecture's test kernel (x64: the CMA kernel; arm64: cross-compiled, with the
+ * dma-buf heaps, CMA, udmabuf, vgem and vivid built in).
+ */
+export function ensureTestKernel(arch: Arch): Kernel {
+  const fragment = cmaConfigFragment(arch);
+  const base = kernelDir(arch);
   const marker = join(base, 'ready');
   if (!existsSync(marker)) {
     mkdirSync(cacheDir(), { recursive: true });
     withLock(`${base}.lock`, () => {
-      if (!existsSync(marker)) build(base, fragment);
+      if (!existsSync(marker)) build(base, fragment, arch);
     });
   }
   const release = readFileSync(marker, 'utf8').trim();
-  return withInitramfs(base, { release, image });
+  return withInitramfs(base, { release, image: join(base, IMAGE[arch].file), ...(arch === 'arm64' ? { arch, root: ensureArm64Root() } : {}) });
 }
 
-function build(base: string, fragment: string): void {
+function build(base: string, fragment: string, arch: Arch): void {
   const started = Date.now();
-  ensureBuildPackages();
+  ensureBuildPackages(arch);
   const tarball = sourceTarball();
   rmSync(base, { recursive: true, force: true });
   const work = join(base, 'build');
   mkdirSync(work, { recursive: true });
   const logFile = join(base, 'build.log');
-  log(`building the CMA kernel from ${tarball} (make tinyconfig + ${CMA_KERNEL_OPTIONS.length} options, -j${cpus().length}); log: ${logFile}`);
+  const what = arch === 'x64' ? 'the CMA kernel' : `the ${arch} test kernel`;
+  log(`building ${what} from ${tarball} (make tinyconfig + ${KERNEL_OPTIONS[arch].length} options, -j${cpus().length}); log: ${logFile}`);
   const out = openSync(logFile, 'a');
   const sh = (cmd: string, args: string[], cwd: string) => {
     writeFileSync(out, `\n$ ${cmd} ${args.join(' ')}\n`);
@@ -200,31 +239,32 @@ function build(base: string, fragment: string): void {
       execFileSync(cmd, args, { cwd, stdio: ['ignore', out, out] });
     } catch (err) {
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
-      throw new Error(`CMA kernel build: ${cmd} ${args.join(' ')} failed (full log ${logFile}):\n${tail}`, { cause: err });
+      throw new Error(`${what} build: ${cmd} ${args.join(' ')} failed (full log ${logFile}):\n${tail}`, { cause: err });
     }
   };
+  const make = MAKE_ARGS[arch];
   try {
     sh('tar', ['-xf', tarball, '-C', work], work);
     const entries = readdirSync(work);
     if (entries.length !== 1) throw new Error(`${tarball} did not unpack into one directory: ${entries.join(', ')}`);
     const src = join(work, entries[0]!);
     const unpacked = Date.now();
-    sh('make', ['tinyconfig'], src);
-    writeFileSync(join(src, 'dmaheap-cma.config'), fragment);
-    sh('scripts/kconfig/merge_config.sh', ['-m', '.config', 'dmaheap-cma.config'], src);
-    sh('make', ['olddefconfig'], src);
+    sh('make', [...make, 'tinyconfig'], src);
+    writeFileSync(join(src, 'dmaheap-test.config'), fragment);
+    sh('env', [...make, 'scripts/kconfig/merge_config.sh', '-m', '.config', 'dmaheap-test.config'], src);
+    sh('make', [...make, 'olddefconfig'], src);
     const config = readFileSync(join(src, '.config'), 'utf8');
     writeFileSync(join(base, 'config'), config);
-    checkConfig(config);
-    sh('make', [`-j${cpus().length}`, 'bzImage'], src);
-    const release = execFileSync('make', ['-s', 'kernelrelease'], { cwd: src, encoding: 'utf8' }).trim();
-    renameSync(join(src, 'arch', 'x86', 'boot', 'bzImage'), join(base, 'bzImage'));
-    const size = statSync(join(base, 'bzImage')).size;
+    checkConfig(config, arch);
+    sh('make', [...make, `-j${cpus().length}`, IMAGE[arch].target], src);
+    const release = execFileSync('make', [...make, '-s', 'kernelrelease'], { cwd: src, encoding: 'utf8' }).trim();
+    renameSync(join(src, ...IMAGE[arch].path), join(base, IMAGE[arch].file));
+    const size = statSync(join(base, IMAGE[arch].file)).size;
     writeFileSync(join(base, 'build-time'), `${Date.now() - started}\n`);
     writeFileSync(join(base, 'ready'), `${release}\n`);
     log(
-      `CMA kernel ${release} built in ${minutes(Date.now() - started)} (unpacking ${minutes(unpacked - started)}, ` +
-        `configure + make ${minutes(Date.now() - unpacked)}); bzImage ${(size / 1e6).toFixed(1)} MB`,
+      `${what} ${release} built in ${minutes(Date.now() - started)} (unpacking ${minutes(unpacked - started)}, ` +
+        `configure + make ${minutes(Date.now() - unpacked)}); ${IMAGE[arch].file} ${(size / 1e6).toFixed(1)} MB`,
     );
   } finally {
     closeSync(out);
@@ -232,11 +272,10 @@ function build(base: string, fragment: string): void {
   }
 }
 
-/** How long the cached CMA kernel took to build, in ms (undefined before it is built). */
-export function cmaKernelBuildTime(): number | undefined {
-  const base = join(cacheDir(), `cma-${createHash('sha256').update(cmaConfigFragment()).digest('hex').slice(0, 12)}`);
+/** How long the cached CMA kernel (or another architecture's test kernel) took to build, in ms (undefined before). */
+export function cmaKernelBuildTime(arch: Arch = 'x64'): number | undefined {
   try {
-    return Number(readFileSync(join(base, 'build-time'), 'utf8'));
+    return Number(readFileSync(join(kernelDir(arch), 'build-time'), 'utf8'));
   } catch {
     return undefined;
   }

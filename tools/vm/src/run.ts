@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureCmaKernel } from './cma-kernel.js';
-import { cacheDir, ensureStockKernel, type Kernel } from './kernel.js';
+import { ensureCmaKernel, ensureTestKernel } from './cma-kernel.js';
+import { cacheDir, ensureStockKernel, moduleChain, type Kernel } from './kernel.js';
 
 export interface ModuleLoad {
   name: string;
@@ -44,8 +44,12 @@ export interface RunOptions {
   accel?: 'auto' | 'kvm' | 'tcg';
   /** Receives each line the command prints (kernel messages filtered out). Default: process.stdout. */
   onLine?: (line: string) => void;
-  /** The kernel to boot: `'stock'` (Debian's 6.12, the default), `'cma'` (built once, see ensureCmaKernel) or one given. */
-  kernel?: Kernel | 'stock' | 'cma';
+  /**
+   * The kernel to boot: `'stock'` (Debian's 6.12, the default), `'cma'` (built once, see ensureCmaKernel),
+   * `'arm64'` (the arm64 test kernel, cross-built once: heaps, CMA, udmabuf, vgem, vivid built in), `'arm64-16k'`
+   * (Debian's arm64 kernel with 16 KiB pages, with modules), or one given.
+   */
+  kernel?: Kernel | 'stock' | 'cma' | 'arm64' | 'arm64-16k';
 }
 
 export interface RunResult {
@@ -88,6 +92,8 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string, jobDir: string
     // The serial console is a tty, but nobody types at it: tools should print as they do in CI.
     CI: process.env.CI ?? '1',
     TERM: 'dumb',
+    // A guest of another architecture: node-gyp-build must take the prebuild for it, not this machine's build.
+    ...(kernel.arch === 'arm64' ? { PREBUILDS_ONLY: '1' } : {}),
     ...opts.env,
   };
   // The first thing the job does is say it started: a guest that dies before this line can be booted again.
@@ -95,7 +101,14 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string, jobDir: string
   for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shellQuote(v)}`);
   for (const m of opts.modules ?? []) {
     const { name, params } = typeof m === 'string' ? { name: m, params: '' } : m;
-    lines.push(`modprobe -d ${shellQuote(kernel.modulesRoot!)} ${shellQuote(name)} ${params ?? ''}`);
+    if (kernel.arch === 'arm64') {
+      // No modprobe for arm64 here: insmod each file, dependencies first (a module already loaded is fine).
+      const chain = moduleChain(kernel, name);
+      for (const file of chain.slice(0, -1)) lines.push(`insmod ${shellQuote(file)} 2>/dev/null || true`);
+      lines.push(`insmod ${shellQuote(chain.at(-1)!)} ${params ?? ''}`);
+    } else {
+      lines.push(`modprobe -d ${shellQuote(kernel.modulesRoot!)} ${shellQuote(name)} ${params ?? ''}`);
+    }
   }
   if (opts.hugepages) lines.push(`echo ${opts.hugepages} > /proc/sys/vm/nr_hugepages`);
   lines.push(...(opts.setup ?? []));
@@ -109,16 +122,25 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string, jobDir: string
   return lines.join('\n') + '\n';
 }
 
+/** The QEMU of a guest's architecture: the PC, or arm64's `virt` machine. */
+function qemuFor(kernel: Kernel): { binary: string; machine: string[]; console: string } {
+  return kernel.arch === 'arm64'
+    ? { binary: 'qemu-system-aarch64', machine: ['-M', 'virt'], console: 'ttyAMA0' }
+    : { binary: 'qemu-system-x86_64', machine: [], console: 'ttyS0' };
+}
+
 function qemuArgs(opts: RunOptions, kernel: Kernel, jobDir: string, shares: Share[], accel: 'kvm' | 'tcg'): string[] {
+  const q = qemuFor(kernel);
   const args = [
+    ...q.machine,
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
     '-m', opts.memory ?? '2G',
     '-smp', String(opts.cpus ?? 2),
     '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
     '-kernel', kernel.image,
     '-initrd', kernel.initramfs,
-    '-append', `console=ttyS0 quiet panic=-1 random.trust_cpu=on dmaheap.job=${jobDir} ${opts.cmdline ?? ''}`.trim(),
-    '-fsdev', 'local,id=host,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-append', `console=${q.console} quiet panic=-1 random.trust_cpu=on dmaheap.job=${jobDir} ${opts.cmdline ?? ''}`.trim(),
+    '-fsdev', `local,id=host,path=${kernel.root ?? '/'},security_model=none,readonly=on,multidevs=remap`,
     '-device', 'virtio-9p-pci,fsdev=host,mount_tag=host',
   ];
   shares.forEach((share, i) => {
@@ -133,7 +155,16 @@ let jobCounter = 0;
 
 /** Boots the guest, runs `opts.command`, streams its output and returns its exit code. */
 export async function runInVm(opts: RunOptions): Promise<RunResult> {
-  const kernel = opts.kernel === 'cma' ? ensureCmaKernel() : opts.kernel === undefined || opts.kernel === 'stock' ? ensureStockKernel() : opts.kernel;
+  const kernel =
+    opts.kernel === 'cma'
+      ? ensureCmaKernel()
+      : opts.kernel === 'arm64'
+        ? ensureTestKernel('arm64')
+        : opts.kernel === 'arm64-16k'
+          ? ensureStockKernel('arm64-16k')
+          : opts.kernel === undefined || opts.kernel === 'stock'
+            ? ensureStockKernel()
+            : opts.kernel;
   if (opts.modules?.length && !kernel.modulesRoot) {
     const names = opts.modules.map((m) => (typeof m === 'string' ? m : m.name)).join(', ');
     throw new Error(
@@ -182,7 +213,7 @@ function boot(opts: RunOptions, kernel: Kernel, jobDir: string, shares: Share[],
   rmSync(join(jobDir, 'started'), { force: true });
   const consoleLog = createWriteStream(join(jobDir, 'console.log'));
   const onLine = opts.onLine ?? ((line: string) => process.stdout.write(line + '\n'));
-  const qemu = spawn('qemu-system-x86_64', qemuArgs(opts, kernel, jobDir, shares, accel), {
+  const qemu = spawn(qemuFor(kernel).binary, qemuArgs(opts, kernel, jobDir, shares, accel), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

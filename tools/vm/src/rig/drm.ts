@@ -1,13 +1,16 @@
 // DRM PRIME import of dma-bufs, GEM handles, dumb buffers and vgem's fences: the ioctls a test needs to
 // hand a dma-buf to a real DRM importer (vgem). Structs are built with DataView in the layouts of
-// <drm/drm.h>, <drm/drm_mode.h> and <drm/vgem_drm.h> (include/uapi/drm/ in the kernel tree; every one
-// is made of fixed-size fields, the same on all 64-bit ABIs); request numbers are computed with the
+// <drm/drm.h>, <drm/drm_mode.h> and <drm/vgem_drm.h> (./layouts.ts: held to the headers of x86_64 and arm64
+// by layouts.test.ts); request numbers are computed with the
 // _IOC encoding of <asm-generic/ioctl.h>. Failures are system errors named after the request, e.g.
 // `EINVAL: invalid argument, ioctl(DRM_IOCTL_MODE_MAP_DUMB)`.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { constants } from '@dmaheap/native';
 import { ioctl, iow, iowr } from './ioc.js';
+import { LAYOUTS } from './layouts.js';
+
+const L = LAYOUTS;
 
 /* ---------------- request numbers ---------------- */
 
@@ -16,21 +19,21 @@ const drmIow = (nr: number, size: number) => iow('d', nr, size);
 const drmIowr = (nr: number, size: number) => iowr('d', nr, size);
 
 /** `struct drm_gem_close`: u32 handle, u32 pad. */
-export const DRM_GEM_CLOSE_SIZE = 8;
+export const DRM_GEM_CLOSE_SIZE = LAYOUTS.drm_gem_close.size;
 /** `struct drm_get_cap`: u64 capability, u64 value. */
-export const DRM_GET_CAP_SIZE = 16;
+export const DRM_GET_CAP_SIZE = LAYOUTS.drm_get_cap.size;
 /** `struct drm_prime_handle`: u32 handle, u32 flags, s32 fd. */
-export const DRM_PRIME_HANDLE_SIZE = 12;
+export const DRM_PRIME_HANDLE_SIZE = LAYOUTS.drm_prime_handle.size;
 /** `struct drm_mode_create_dumb`: u32 height width bpp flags handle pitch, u64 size. */
-export const DRM_MODE_CREATE_DUMB_SIZE = 32;
+export const DRM_MODE_CREATE_DUMB_SIZE = LAYOUTS.drm_mode_create_dumb.size;
 /** `struct drm_mode_map_dumb`: u32 handle, u32 pad, u64 offset. */
-export const DRM_MODE_MAP_DUMB_SIZE = 16;
+export const DRM_MODE_MAP_DUMB_SIZE = LAYOUTS.drm_mode_map_dumb.size;
 /** `struct drm_mode_destroy_dumb`: u32 handle. */
-export const DRM_MODE_DESTROY_DUMB_SIZE = 4;
+export const DRM_MODE_DESTROY_DUMB_SIZE = LAYOUTS.drm_mode_destroy_dumb.size;
 /** `struct drm_vgem_fence_attach`: u32 handle, u32 flags, u32 out_fence, u32 pad. */
-export const DRM_VGEM_FENCE_ATTACH_SIZE = 16;
+export const DRM_VGEM_FENCE_ATTACH_SIZE = LAYOUTS.drm_vgem_fence_attach.size;
 /** `struct drm_vgem_fence_signal`: u32 fence, u32 flags. */
-export const DRM_VGEM_FENCE_SIGNAL_SIZE = 8;
+export const DRM_VGEM_FENCE_SIGNAL_SIZE = LAYOUTS.drm_vgem_fence_signal.size;
 
 export const DRM_IOCTL_GEM_CLOSE = drmIow(0x09, DRM_GEM_CLOSE_SIZE);
 export const DRM_IOCTL_GET_CAP = drmIowr(0x0c, DRM_GET_CAP_SIZE);
@@ -88,9 +91,9 @@ export function drmCardForDriver(driver: string, sysDir = '/sys/class/drm'): str
 /** DRM_IOCTL_GET_CAP (e.g. `DRM_CAP_PRIME` → `DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT`). */
 export function drmGetCap(cardFd: number, capability: number): bigint {
   const [b, v] = struct(DRM_GET_CAP_SIZE);
-  v.setBigUint64(0, BigInt(capability), true);
+  v.setBigUint64(L.drm_get_cap.fields.capability, BigInt(capability), true);
   ioctl(cardFd, DRM_IOCTL_GET_CAP, b, 'DRM_IOCTL_GET_CAP');
-  return v.getBigUint64(8, true);
+  return v.getBigUint64(L.drm_get_cap.fields.value, true);
 }
 
 /**
@@ -100,9 +103,9 @@ export function drmGetCap(cardFd: number, capability: number): bigint {
  */
 export function drmPrimeFdToHandle(cardFd: number, dmabufFd: number): number {
   const [b, v] = struct(DRM_PRIME_HANDLE_SIZE);
-  v.setInt32(8, dmabufFd, true);
+  v.setInt32(L.drm_prime_handle.fields.fd, dmabufFd, true);
   ioctl(cardFd, DRM_IOCTL_PRIME_FD_TO_HANDLE, b, 'DRM_IOCTL_PRIME_FD_TO_HANDLE');
-  return v.getUint32(0, true);
+  return v.getUint32(L.drm_prime_handle.fields.handle, true);
 }
 
 /**
@@ -111,17 +114,17 @@ export function drmPrimeFdToHandle(cardFd: number, dmabufFd: number): number {
  */
 export function drmPrimeHandleToFd(cardFd: number, handle: number): number {
   const [b, v] = struct(DRM_PRIME_HANDLE_SIZE);
-  v.setUint32(0, handle, true);
-  v.setUint32(4, (constants.O_CLOEXEC | constants.O_RDWR) >>> 0, true);
-  v.setInt32(8, -1, true);
+  v.setUint32(L.drm_prime_handle.fields.handle, handle, true);
+  v.setUint32(L.drm_prime_handle.fields.flags, (constants.O_CLOEXEC | constants.O_RDWR) >>> 0, true);
+  v.setInt32(L.drm_prime_handle.fields.fd, -1, true);
   ioctl(cardFd, DRM_IOCTL_PRIME_HANDLE_TO_FD, b, 'DRM_IOCTL_PRIME_HANDLE_TO_FD');
-  return v.getInt32(8, true);
+  return v.getInt32(L.drm_prime_handle.fields.fd, true);
 }
 
 /** DRM_IOCTL_GEM_CLOSE: drops the handle (for an import: the driver's reference to the dma-buf). */
 export function drmGemClose(cardFd: number, handle: number): void {
   const [b, v] = struct(DRM_GEM_CLOSE_SIZE);
-  v.setUint32(0, handle, true);
+  v.setUint32(L.drm_gem_close.fields.handle, handle, true);
   ioctl(cardFd, DRM_IOCTL_GEM_CLOSE, b, 'DRM_IOCTL_GEM_CLOSE');
 }
 
@@ -135,11 +138,12 @@ export interface DrmDumbBuffer {
 /** DRM_IOCTL_MODE_CREATE_DUMB: a buffer of the driver's own memory. */
 export function drmModeCreateDumb(cardFd: number, shape: { width: number; height: number; bpp: number }): DrmDumbBuffer {
   const [b, v] = struct(DRM_MODE_CREATE_DUMB_SIZE);
-  v.setUint32(0, shape.height, true);
-  v.setUint32(4, shape.width, true);
-  v.setUint32(8, shape.bpp, true);
+  const f = L.drm_mode_create_dumb.fields;
+  v.setUint32(f.height, shape.height, true);
+  v.setUint32(f.width, shape.width, true);
+  v.setUint32(f.bpp, shape.bpp, true);
   ioctl(cardFd, DRM_IOCTL_MODE_CREATE_DUMB, b, 'DRM_IOCTL_MODE_CREATE_DUMB');
-  return { handle: v.getUint32(16, true), pitch: v.getUint32(20, true), size: Number(v.getBigUint64(24, true)) };
+  return { handle: v.getUint32(f.handle, true), pitch: v.getUint32(f.pitch, true), size: Number(v.getBigUint64(f.size, true)) };
 }
 
 /**
@@ -149,15 +153,15 @@ export function drmModeCreateDumb(cardFd: number, shape: { width: number; height
  */
 export function drmModeMapDumb(cardFd: number, handle: number): number {
   const [b, v] = struct(DRM_MODE_MAP_DUMB_SIZE);
-  v.setUint32(0, handle, true);
+  v.setUint32(L.drm_mode_map_dumb.fields.handle, handle, true);
   ioctl(cardFd, DRM_IOCTL_MODE_MAP_DUMB, b, 'DRM_IOCTL_MODE_MAP_DUMB');
-  return Number(v.getBigUint64(8, true));
+  return Number(v.getBigUint64(L.drm_mode_map_dumb.fields.offset, true));
 }
 
 /** DRM_IOCTL_MODE_DESTROY_DUMB. */
 export function drmModeDestroyDumb(cardFd: number, handle: number): void {
   const [b, v] = struct(DRM_MODE_DESTROY_DUMB_SIZE);
-  v.setUint32(0, handle, true);
+  v.setUint32(L.drm_mode_destroy_dumb.fields.handle, handle, true);
   ioctl(cardFd, DRM_IOCTL_MODE_DESTROY_DUMB, b, 'DRM_IOCTL_MODE_DESTROY_DUMB');
 }
 
@@ -171,10 +175,11 @@ export function drmModeDestroyDumb(cardFd: number, handle: number): void {
  */
 export function vgemFenceAttach(cardFd: number, handle: number, options: { write?: boolean } = {}): number {
   const [b, v] = struct(DRM_VGEM_FENCE_ATTACH_SIZE);
-  v.setUint32(0, handle, true);
-  v.setUint32(4, options.write ? VGEM_FENCE_WRITE : 0, true);
+  const f = L.drm_vgem_fence_attach.fields;
+  v.setUint32(f.handle, handle, true);
+  v.setUint32(f.flags, options.write ? VGEM_FENCE_WRITE : 0, true);
   ioctl(cardFd, DRM_IOCTL_VGEM_FENCE_ATTACH, b, 'DRM_IOCTL_VGEM_FENCE_ATTACH');
-  return v.getUint32(8, true);
+  return v.getUint32(f.out_fence, true);
 }
 
 /**
@@ -184,6 +189,6 @@ export function vgemFenceAttach(cardFd: number, handle: number, options: { write
  */
 export function vgemFenceSignal(cardFd: number, fence: number): void {
   const [b, v] = struct(DRM_VGEM_FENCE_SIGNAL_SIZE);
-  v.setUint32(0, fence, true);
+  v.setUint32(L.drm_vgem_fence_signal.fields.fence, fence, true);
   ioctl(cardFd, DRM_IOCTL_VGEM_FENCE_SIGNAL, b, 'DRM_IOCTL_VGEM_FENCE_SIGNAL');
 }

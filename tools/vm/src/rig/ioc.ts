@@ -21,7 +21,9 @@ export function iocDecode(request: number): { dir: number; size: number } {
   return { dir: request >>> 30, size: (request >>> 16) & 0x3fff };
 }
 
-const rig = createRequire(import.meta.url)(fileURLToPath(new URL('../../build/Release/dmaheap_rig.node', import.meta.url))) as {
+// node-gyp's build for this machine; the arm64 guest loads the cross-compiled one (scripts/rig-arm64.mjs).
+const built = process.arch === 'arm64' ? '../../build/arm64/dmaheap_rig.node' : '../../build/Release/dmaheap_rig.node';
+const rig = createRequire(import.meta.url)(fileURLToPath(new URL(built, import.meta.url))) as {
   ioctl(fd: number, request: number, arg: Uint8Array): number;
 };
 

@@ -1,24 +1,32 @@
 // V4L2 video capture into dma-bufs (V4L2_MEMORY_DMABUF): the few ioctls a test needs to let a real
-// device (vivid) write a frame into a dma-buf. Structs are built with DataView in the x86_64 layouts of
-// <linux/videodev2.h> (sizes checked against the header with offsetof/sizeof); request numbers are
+// device (vivid) write a frame into a dma-buf. Structs are built with DataView in the layouts of
+// <linux/videodev2.h> (./layouts.ts: held to the headers of x86_64 and arm64 by layouts.test.ts); request numbers are
 // computed with the _IOC encoding of <asm-generic/ioctl.h>. Failures are system errors named after the
 // request, e.g. `EFAULT: bad address, ioctl(VIDIOC_QBUF)`.
 import { closeFd, constants, openDevice } from '@dmaheap/native';
 import { ior, iow, iowr, ioctl } from './ioc.js';
+import { LAYOUTS } from './layouts.js';
+
+const CAP = LAYOUTS.v4l2_capability.fields;
+const FMT = LAYOUTS.v4l2_format.fields;
+const PIX = LAYOUTS.v4l2_pix_format.fields;
+const REQ = LAYOUTS.v4l2_requestbuffers.fields;
+const BUF = LAYOUTS.v4l2_buffer.fields;
+const CTRL = LAYOUTS.v4l2_control.fields;
 
 /* ---------------- request numbers ---------------- */
 
 
 /** `struct v4l2_capability`: driver[16] card[32] bus_info[32] version capabilities device_caps reserved[3]. */
-export const V4L2_CAPABILITY_SIZE = 104;
+export const V4L2_CAPABILITY_SIZE = LAYOUTS.v4l2_capability.size;
 /** `struct v4l2_format`: u32 type, then (8-aligned: v4l2_window holds pointers) a 200-byte union. */
-export const V4L2_FORMAT_SIZE = 208;
+export const V4L2_FORMAT_SIZE = LAYOUTS.v4l2_format.size;
 /** `struct v4l2_requestbuffers`: count type memory capabilities, u8 flags, u8 reserved[3]. */
-export const V4L2_REQUESTBUFFERS_SIZE = 20;
+export const V4L2_REQUESTBUFFERS_SIZE = LAYOUTS.v4l2_requestbuffers.size;
 /** `struct v4l2_buffer` on 64-bit: timeval timestamp at 24, union m at 64 (8 bytes), padded to 88. */
-export const V4L2_BUFFER_SIZE = 88;
+export const V4L2_BUFFER_SIZE = LAYOUTS.v4l2_buffer.size;
 /** `struct v4l2_control`: u32 id, s32 value. */
-export const V4L2_CONTROL_SIZE = 8;
+export const V4L2_CONTROL_SIZE = LAYOUTS.v4l2_control.size;
 
 export const VIDIOC_QUERYCAP = ior('V', 0, V4L2_CAPABILITY_SIZE);
 export const VIDIOC_G_FMT = iowr('V', 4, V4L2_FORMAT_SIZE);
@@ -91,12 +99,12 @@ export function v4l2QueryCap(fd: number): V4l2Capability {
   ioctl(fd, VIDIOC_QUERYCAP, b, 'VIDIOC_QUERYCAP');
   const v = new DataView(b.buffer);
   return {
-    driver: cString(b.subarray(0, 16)),
-    card: cString(b.subarray(16, 48)),
-    busInfo: cString(b.subarray(48, 80)),
-    version: v.getUint32(80, true),
-    capabilities: v.getUint32(84, true),
-    deviceCaps: v.getUint32(88, true),
+    driver: cString(b.subarray(CAP.driver, CAP.card)),
+    card: cString(b.subarray(CAP.card, CAP.bus_info)),
+    busInfo: cString(b.subarray(CAP.bus_info, CAP.version)),
+    version: v.getUint32(CAP.version, true),
+    capabilities: v.getUint32(CAP.capabilities, true),
+    deviceCaps: v.getUint32(CAP.device_caps, true),
   };
 }
 
@@ -112,15 +120,15 @@ export interface V4l2PixFormat {
 }
 
 function readPix(v: DataView): V4l2PixFormat {
-  const o = 8; // the union inside struct v4l2_format
+  const o = FMT.fmt; // the union inside struct v4l2_format
   return {
-    width: v.getUint32(o + 0, true),
-    height: v.getUint32(o + 4, true),
-    pixelformat: v.getUint32(o + 8, true),
-    field: v.getUint32(o + 12, true),
-    bytesperline: v.getUint32(o + 16, true),
-    sizeimage: v.getUint32(o + 20, true),
-    colorspace: v.getUint32(o + 24, true),
+    width: v.getUint32(o + PIX.width, true),
+    height: v.getUint32(o + PIX.height, true),
+    pixelformat: v.getUint32(o + PIX.pixelformat, true),
+    field: v.getUint32(o + PIX.field, true),
+    bytesperline: v.getUint32(o + PIX.bytesperline, true),
+    sizeimage: v.getUint32(o + PIX.sizeimage, true),
+    colorspace: v.getUint32(o + PIX.colorspace, true),
   };
 }
 
@@ -132,11 +140,11 @@ function readPix(v: DataView): V4l2PixFormat {
 export function v4l2SetFormat(fd: number, format: { width: number; height: number; pixelformat: number; field?: number }): V4l2PixFormat {
   const b = new Uint8Array(V4L2_FORMAT_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(0, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
-  v.setUint32(8 + 0, format.width, true);
-  v.setUint32(8 + 4, format.height, true);
-  v.setUint32(8 + 8, format.pixelformat, true);
-  v.setUint32(8 + 12, format.field ?? V4L2_FIELD_NONE, true);
+  v.setUint32(FMT.type, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(FMT.fmt + PIX.width, format.width, true);
+  v.setUint32(FMT.fmt + PIX.height, format.height, true);
+  v.setUint32(FMT.fmt + PIX.pixelformat, format.pixelformat, true);
+  v.setUint32(FMT.fmt + PIX.field, format.field ?? V4L2_FIELD_NONE, true);
   ioctl(fd, VIDIOC_S_FMT, b, 'VIDIOC_S_FMT');
   return readPix(v);
 }
@@ -145,7 +153,7 @@ export function v4l2SetFormat(fd: number, format: { width: number; height: numbe
 export function v4l2GetFormat(fd: number): V4l2PixFormat {
   const b = new Uint8Array(V4L2_FORMAT_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(0, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(FMT.type, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
   ioctl(fd, VIDIOC_G_FMT, b, 'VIDIOC_G_FMT');
   return readPix(v);
 }
@@ -159,11 +167,11 @@ export function v4l2GetFormat(fd: number): V4l2PixFormat {
 export function v4l2RequestBuffers(fd: number, count: number, memory: number = V4L2_MEMORY_DMABUF): { count: number; capabilities: number } {
   const b = new Uint8Array(V4L2_REQUESTBUFFERS_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(0, count, true);
-  v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
-  v.setUint32(8, memory, true);
+  v.setUint32(REQ.count, count, true);
+  v.setUint32(REQ.type, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(REQ.memory, memory, true);
   ioctl(fd, VIDIOC_REQBUFS, b, 'VIDIOC_REQBUFS');
-  return { count: v.getUint32(0, true), capabilities: v.getUint32(12, true) };
+  return { count: v.getUint32(REQ.count, true), capabilities: v.getUint32(REQ.capabilities, true) };
 }
 
 /**
@@ -175,11 +183,11 @@ export function v4l2RequestBuffers(fd: number, count: number, memory: number = V
 export function v4l2QueueDmabuf(fd: number, buffer: { index: number; fd: number; length?: number }): void {
   const b = new Uint8Array(V4L2_BUFFER_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(0, buffer.index, true);
-  v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
-  v.setUint32(60, V4L2_MEMORY_DMABUF, true);
-  v.setInt32(64, buffer.fd, true); // m.fd
-  v.setUint32(72, buffer.length ?? 0, true);
+  v.setUint32(BUF.index, buffer.index, true);
+  v.setUint32(BUF.type, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(BUF.memory, V4L2_MEMORY_DMABUF, true);
+  v.setInt32(BUF.m, buffer.fd, true); // m.fd
+  v.setUint32(BUF.length, buffer.length ?? 0, true);
   ioctl(fd, VIDIOC_QBUF, b, 'VIDIOC_QBUF');
 }
 
@@ -201,17 +209,17 @@ export interface V4l2DequeuedBuffer {
 export function v4l2Dequeue(fd: number, memory: number = V4L2_MEMORY_DMABUF): V4l2DequeuedBuffer {
   const b = new Uint8Array(V4L2_BUFFER_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(4, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
-  v.setUint32(60, memory, true);
+  v.setUint32(BUF.type, V4L2_BUF_TYPE_VIDEO_CAPTURE, true);
+  v.setUint32(BUF.memory, memory, true);
   ioctl(fd, VIDIOC_DQBUF, b, 'VIDIOC_DQBUF');
   return {
-    index: v.getUint32(0, true),
-    bytesused: v.getUint32(8, true),
-    flags: v.getUint32(12, true),
-    field: v.getUint32(16, true),
-    sequence: v.getUint32(56, true),
-    fd: v.getInt32(64, true),
-    length: v.getUint32(72, true),
+    index: v.getUint32(BUF.index, true),
+    bytesused: v.getUint32(BUF.bytesused, true),
+    flags: v.getUint32(BUF.flags, true),
+    field: v.getUint32(BUF.field, true),
+    sequence: v.getUint32(BUF.sequence, true),
+    fd: v.getInt32(BUF.m, true),
+    length: v.getUint32(BUF.length, true),
   };
 }
 
@@ -235,19 +243,19 @@ export function v4l2StreamOff(fd: number): void {
 export function v4l2SetControl(fd: number, id: number, value: number): number {
   const b = new Uint8Array(V4L2_CONTROL_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(0, id, true);
-  v.setInt32(4, value, true);
+  v.setUint32(CTRL.id, id, true);
+  v.setInt32(CTRL.value, value, true);
   ioctl(fd, VIDIOC_S_CTRL, b, 'VIDIOC_S_CTRL');
-  return v.getInt32(4, true);
+  return v.getInt32(CTRL.value, true);
 }
 
 /** VIDIOC_G_CTRL. */
 export function v4l2GetControl(fd: number, id: number): number {
   const b = new Uint8Array(V4L2_CONTROL_SIZE);
   const v = new DataView(b.buffer);
-  v.setUint32(0, id, true);
+  v.setUint32(CTRL.id, id, true);
   ioctl(fd, VIDIOC_G_CTRL, b, 'VIDIOC_G_CTRL');
-  return v.getInt32(4, true);
+  return v.getInt32(CTRL.value, true);
 }
 
 /** What {@link v4l2CaptureDmabuf} reports. */
