@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'vm',
           include: ['{packages,apps,tools}/*/src/**/*.vm.test.ts'],
-          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/*.arm64.vm.test.ts', '**/node_modules/**', '**/dist/**'],
           pool: 'forks',
           testTimeout: 180_000,
           hookTimeout: 180_000,
@@ -49,6 +49,30 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        // In the arm64 guest (tools/vm's arm64 test kernel): native's suites, and the conformance suite and a
+        // vivid capture on the kernel heap and systemHeap() (*.arm64.vm.test.ts).
+        test: {
+          name: 'arm64',
+          include: ['packages/native/src/native.vm.test.ts', 'packages/native/src/kernel-heap-conformance.vm.test.ts', '{packages,apps,tools}/*/src/**/*.arm64.vm.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          pool: 'forks',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        // In the arm64 guest on Debian's 16 KiB-page kernel: the conformance suite on the heaps that need no heap
+        // node (that kernel has no dma-buf heaps): systemHeap() and the pools over it.
+        test: {
+          name: 'arm64-16k',
+          include: ['{packages,apps,tools}/*/src/**/*.16k.vm.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          pool: 'forks',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -33,7 +33,9 @@ const totals = [count('host', host.status ?? 1)];
 
 const kernelHere = existsSync('/dev/dma_heap') && existsSync('/dev/udmabuf');
 const forceVm = process.env.DMAHEAP_FORCE_VM === '1';
-const { runInVm, VM_TEST_SETUP, ensureCmaKernel, cmaKernelBuildTime, VM_CMA_TEST_SETUP } = await import('../tools/vm/dist/index.js');
+const { runInVm, VM_TEST_SETUP, ensureCmaKernel, ensureTestKernel, cmaKernelBuildTime, VM_CMA_TEST_SETUP, VM_ARM64_TEST_SETUP, VM_ARM64_16K_SETUP } = await import(
+  '../tools/vm/dist/index.js'
+);
 // The scratch projects the host's pack test installed from the packed tarballs (outside the checkout): the VM
 // suites run each README's example there, and examples write files beside themselves.
 const PACK_DIR = process.env.DMAHEAP_PACK_DIR ?? '/var/tmp/dmaheap-pack';
@@ -43,8 +45,8 @@ mkdirSync(PACK_DIR, { recursive: true });
  * Runs one vitest project: directly when this kernel can (`here`), else in a VM booted with what `vm()` gives
  * (which may build a kernel first). A project that cannot run at all counts as one failure.
  */
-async function suite(name, { here, what, vm }) {
-  const command = ['node', ...vitest, '--project', name, ...report(name)];
+async function suite(name, { here, what, vm, project = name }) {
+  const command = ['node', ...vitest, '--project', project, ...report(name)];
   if (here && !forceVm) {
     console.error(`[test] ${what} on this machine`);
     return count(name, spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'inherit' }).status ?? 1);
@@ -95,6 +97,35 @@ totals.push(
   }),
 );
 
+// arm64: the arm64 test kernel (cross-built once, like the CMA kernel: Debian's arm64 6.12 has no dma-buf heaps),
+// in an arm64 guest running the npm registry's arm64 Node 20 and the arm64 prebuild. In npm test a representative
+// part (project arm64: native's suites, conformance and a vivid capture on kernelHeap and systemHeap()); with
+// DMAHEAP_ARM64_FULL=1 every stock-kernel suite there, and the conformance suite on Debian's 16 KiB-page kernel.
+const arm64Full = process.env.DMAHEAP_ARM64_FULL === '1';
+const arm64Kernel = () => {
+  const t0 = Date.now();
+  const cached = cmaKernelBuildTime('arm64');
+  const kernel = ensureTestKernel('arm64');
+  console.error(
+    cached === undefined
+      ? `[test] arm64 test kernel ${kernel.release} built in ${minutes(Date.now() - t0)}`
+      : `[test] arm64 test kernel ${kernel.release} from the cache (it took ${minutes(cached)} to build)`,
+  );
+  return { ...VM_ARM64_TEST_SETUP, kernel, timeoutMs: 60 * 60_000 };
+};
+const onArm64 = process.arch === 'arm64' && kernelHere;
+totals.push(await suite('arm64', { here: onArm64, what: 'arm64 tests (native, conformance, vivid)', vm: arm64Kernel }));
+if (arm64Full) {
+  totals.push(await suite('arm64-full', { project: 'vm', here: onArm64, what: 'every stock-kernel suite on arm64 (DMAHEAP_ARM64_FULL=1)', vm: arm64Kernel }));
+  totals.push(
+    await suite('arm64-16k', {
+      here: false,
+      what: "the conformance suite on 16 KiB pages (Debian's arm64-16k kernel)",
+      vm: () => ({ ...VM_ARM64_16K_SETUP, timeoutMs: 60 * 60_000 }),
+    }),
+  );
+}
+
 function minutes(ms) {
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 60)} min ${s % 60} s`;
@@ -103,6 +134,7 @@ function minutes(ms) {
 const passed = totals.reduce((n, t) => n + t.passed, 0);
 const failed = totals.reduce((n, t) => n + t.failed, 0);
 const part = (label, t) => `${label} ${t.passed}/${t.passed + t.failed}`;
-console.error(`[test] ${['host', 'kernel', 'lowmem', 'cma'].map((l, i) => part(l, totals[i])).join(', ')}, ${minutes(Date.now() - started)}`);
+const labels = ['host', 'kernel', 'lowmem', 'cma', 'arm64', ...(arm64Full ? ['arm64-full', 'arm64-16k'] : [])];
+console.error(`[test] ${labels.map((l, i) => part(l, totals[i])).join(', ')}, ${minutes(Date.now() - started)}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

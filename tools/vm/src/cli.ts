@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G]
+// dmaheap-vm [--kernel stock|cma|arm64|arm64-16k] [--test-setup|--cma-setup] [--module NAME[:PARAMS]]... [--hugepages N] [--user UID:GID] [--memory 2G]
 //            [--cmdline ARGS] [--rw DIR]... [--timeout MINUTES] -- COMMAND...
 import { parseArgs } from 'node:util';
 import { runInVm, type ModuleLoad, type RunOptions } from './run.js';
@@ -8,7 +8,7 @@ import { VM_CMA_TEST_SETUP, VM_TEST_SETUP } from './setup.js';
 const dash = process.argv.indexOf('--');
 if (dash < 0 || dash === process.argv.length - 1) {
   process.stderr.write(
-    'usage: dmaheap-vm [--kernel stock|cma] [--test-setup|--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] [--timeout MINUTES] -- COMMAND...\n' +
+    'usage: dmaheap-vm [--kernel stock|cma|arm64|arm64-16k] [--test-setup|--cma-setup] [--module NAME[:PARAMS]] [--hugepages N] [--user UID:GID] [--memory 2G] [--cmdline ARGS] [--rw DIR] [--timeout MINUTES] -- COMMAND...\n' +
       '  --test-setup: the stock kernel booted as the kernel tests expect (VM_TEST_SETUP: vgem, vivid, huge pages)\n' +
       '  --cma-setup: the CMA kernel booted as the CMA tests expect (VM_CMA_TEST_SETUP)\n',
   );
@@ -29,8 +29,9 @@ const { values } = parseArgs({
     'cma-setup': { type: 'boolean' },
   },
 });
-if (values.kernel !== undefined && values.kernel !== 'stock' && values.kernel !== 'cma') {
-  process.stderr.write(`--kernel is stock or cma, got ${values.kernel}\n`);
+const KERNELS = ['stock', 'cma', 'arm64', 'arm64-16k'] as const;
+if (values.kernel !== undefined && !(KERNELS as readonly string[]).includes(values.kernel)) {
+  process.stderr.write(`--kernel is one of ${KERNELS.join(', ')}, got ${values.kernel}\n`);
   process.exit(2);
 }
 const base: Partial<RunOptions> = values['cma-setup'] ? { ...VM_CMA_TEST_SETUP } : values['test-setup'] ? { ...VM_TEST_SETUP } : {};
@@ -43,7 +44,7 @@ const result = await runInVm({
   ...base,
   command: process.argv.slice(dash + 1),
   ...(modules.length ? { modules } : {}),
-  ...(values.kernel ? { kernel: values.kernel as 'stock' | 'cma' } : {}),
+  ...(values.kernel ? { kernel: values.kernel as (typeof KERNELS)[number] } : {}),
   ...(values.cmdline ? { cmdline: [base.cmdline, values.cmdline].filter(Boolean).join(' ') } : {}),
   ...(values.hugepages ? { hugepages: Number(values.hugepages) } : {}),
   ...(user ? { user: { uid: user[0]!, gid: user[1] ?? user[0]! } } : {}),

@@ -146,11 +146,17 @@ export function ensureArm64Root(): string {
         if (!existsSync(join(root, dir, a))) symlinkSync('/bin/busybox', join(root, dir, a));
       }
     }
-    mkdirSync(join(root, 'etc'), { recursive: true });
-    writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n');
-    writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\nvideo:x:44:\nnogroup:x:65534:\n');
     writeFileSync(join(base, 'ready'), '');
   }
+  // The few files of /etc that Node and vitest look for (users, and `localhost`, which vite resolves).
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  const etc: Record<string, string> = {
+    passwd: 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n',
+    group: 'root:x:0:\nvideo:x:44:\nnogroup:x:65534:\n',
+    hosts: '127.0.0.1 localhost\n::1 localhost\n',
+    'nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files\n',
+  };
+  for (const [name, text] of Object.entries(etc)) writeFileSync(join(root, 'etc', name), text);
   return root;
 }
 

@@ -187,7 +187,9 @@ export async function runInVm(opts: RunOptions): Promise<RunResult> {
   writeFileSync(join(jobDir, 'job.sh'), jobScript(opts, kernel, cwd, jobDir));
 
   const want = opts.accel ?? (process.env.DMAHEAP_VM_ACCEL as RunOptions['accel']) ?? 'auto';
-  const tryKvm = want === 'kvm' || (want === 'auto' && kvmUsable());
+  // KVM runs guests of this machine's own architecture only.
+  const sameArch = (kernel.arch ?? 'x64') === process.arch;
+  const tryKvm = sameArch && (want === 'kvm' || (want === 'auto' && kvmUsable()));
   if (tryKvm) {
     const result = await boot(opts, kernel, jobDir, shares, 'kvm');
     if (result.exitCode !== 125 || want === 'kvm') return result;

@@ -33,3 +33,21 @@ export const VM_CMA_TEST_SETUP = {
   memory: '3G',
   setup: ['mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true'],
 } satisfies Partial<RunOptions>;
+
+/**
+ * The arm64 guest the arm64 suites expect: the arm64 test kernel (cross-built once, everything built in, like the
+ * CMA kernel) with `cma=256M`, vivid's two capture queues and vgem, huge pages reserved.
+ */
+export const VM_ARM64_TEST_SETUP = {
+  kernel: 'arm64',
+  cmdline: `cma=${VM_CMA_SIZE} vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1`,
+  memory: '3G',
+  hugepages: 64,
+  setup: ['echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled', 'mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true'],
+} satisfies Partial<RunOptions>;
+
+/** Debian's arm64 kernel with 16 KiB pages (with modules; no dma-buf heaps in its configuration). */
+export const VM_ARM64_16K_SETUP = {
+  kernel: 'arm64-16k',
+  memory: '3G',
+} satisfies Partial<RunOptions>;
