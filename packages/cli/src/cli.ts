@@ -129,7 +129,7 @@ async function ls(values: { json: boolean; pid?: string[]; watch: boolean; inter
 
 async function doctor(values: { json: boolean }): Promise<number> {
   const report = gatherDoctor({ resolutions: await resolveHeaps() });
-  write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, style));
+  write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, style, process.stdout.isTTY ? process.stdout.columns : 100));
   return report.problems.length ? EXIT.incomplete : EXIT.ok;
 }
 

@@ -1,16 +1,20 @@
 // `dmaheap doctor` as text.
 import type { DeviceNode, DoctorReport, Fix, Resolution } from './doctor.js';
-import { formatBytes, type Style } from './format.js';
+import { formatBytes, wrap, type Style } from './format.js';
 import { renderTable, type Cell } from './table.js';
 
 const orNone = (v: number | null, f: (n: number) => string = String) => (v === null ? '-' : f(v));
 
+let WIDTH = 100;
+
 function fixLines(fix: Fix, indent: string): string[] {
-  const out = [`${indent}fix: ${fix.text}`];
-  if (fix.udevRule) out.push(`${indent}  ${fix.udevRule}`);
+  const out = wrap(`fix: ${fix.text}`, WIDTH, indent, `${indent}     `);
   for (const c of fix.commands) out.push(`${indent}  # ${c}`);
   return out;
 }
+
+/** The first clause of an error message (core's messages go on with what was tried, which `why` says). */
+const firstClause = (message: string | null) => (message ?? '').split('; ')[0]!;
 
 function opens(n: DeviceNode, style: Style): Cell {
   if (n.canOpen) return { text: 'yes', style: 'green' };
@@ -21,12 +25,14 @@ function resolution(r: Resolution, style: Style): string[] {
   const head = `openHeap('${r.asked}')`;
   if (r.opens) {
     const from = r.opens.provider ? ` from ${r.opens.provider}` : '';
-    return [`${style.bold(head)} opens ${style.green(r.opens.heap)} (backing ${r.opens.backing})${from}`, `  why: ${r.why}`];
+    return [`${style.bold(head)} opens ${style.green(r.opens.heap)} (backing ${r.opens.backing})${from}`, ...wrap(`why: ${r.why}`, WIDTH - 2, '  ', '       ')];
   }
-  return [`${style.bold(head)} ${style.red('fails')}: ${r.error}`, `  why: ${r.why}`];
+  return [`${style.bold(head)} ${style.red('fails')}: ${firstClause(r.error)}`, ...wrap(`why: ${r.why}`, WIDTH - 2, '  ', '       ')];
 }
 
-export function renderDoctor(r: DoctorReport, style: Style): string {
+/** The report as text, lines wrapped at `width` columns (default 100). */
+export function renderDoctor(r: DoctorReport, style: Style, width = 100): string {
+  WIDTH = Math.max(60, width);
   const out: string[] = [];
   const section = (title: string) => out.push('', style.bold(title));
   out.push(`User ${r.user.name ?? r.user.uid} (uid ${r.user.uid}, groups ${r.user.groupNames.join(' ') || '-'}), kernel ${r.kernel.release ?? '?'}`);
@@ -57,7 +63,7 @@ export function renderDoctor(r: DoctorReport, style: Style): string {
   );
 
   section('CMA (contiguous memory)');
-  if (r.cma.total === null) out.push('  no CmaTotal in /proc/meminfo: this kernel has no CMA (CONFIG_CMA); a cma= boot option or a device tree reserves it');
+  if (r.cma.total === null) out.push(...wrap('no CmaTotal in /proc/meminfo: this kernel has no CMA (CONFIG_CMA); a cma= boot option or a device tree reserves it', WIDTH, '  '));
   else out.push(`  CmaTotal ${formatBytes(r.cma.total)}, CmaFree ${orNone(r.cma.free, formatBytes)} (movable pages in CMA lower CmaFree; the allocator migrates them)`);
   if (r.cma.areas.length) {
     out.push(
@@ -81,7 +87,7 @@ export function renderDoctor(r: DoctorReport, style: Style): string {
     );
     out.push(style.dim('  ALLOCATED, FAILED, RELEASED: pages since boot (sysfs); SIZE, USED, LARGEST FREE: debugfs'));
   }
-  out.push(`  sysfs /sys/kernel/mm/cma: ${r.cma.sysfs}; debugfs /sys/kernel/debug/cma: ${r.cma.debugfs}`);
+  out.push(`  sysfs /sys/kernel/mm/cma: ${r.cma.sysfs}`, `  debugfs /sys/kernel/debug/cma: ${r.cma.debugfs}`);
 
   section('Huge pages');
   const h = r.hugetlb;
@@ -94,7 +100,7 @@ export function renderDoctor(r: DoctorReport, style: Style): string {
   section('Kernel caveats');
   for (const c of r.caveats) {
     const mark = c.applies === 'yes' ? style.yellow('[applies]') : c.applies === 'no' ? style.dim('[n/a]    ') : '[unknown]';
-    out.push(`  ${mark} ${c.id}: ${c.text}`);
+    out.push(...wrap(`${mark} ${c.id}: ${c.text}`, WIDTH, '  ', '            '));
   }
 
   section('What openHeap opens here');
@@ -112,6 +118,6 @@ export function renderDoctor(r: DoctorReport, style: Style): string {
 
   section('Problems');
   if (r.problems.length === 0) out.push(`  ${style.green('none: this user can allocate dma-bufs here')}`);
-  for (const p of r.problems) out.push(`  ${style.red('-')} ${p}`);
+  for (const p of r.problems) out.push(...wrap(`${style.red('-')} ${p}`, WIDTH, '  ', '    '));
   return out.join('\n') + '\n';
 }

@@ -231,7 +231,8 @@ describe('gatherDoctor (FAKE machine)', () => {
     const text = renderDoctor(gatherDoctor({ fs: new FakeMachine(STOCK_FILES, STOCK_NODES, NOBODY), user: NOBODY, resolutions: fakeResolutions(false) }), makeStyle(false));
     expect(text).toMatch(/^User nobody \(uid 65534, groups nogroup\), kernel 6\.12\.117\+deb12-amd64$/m);
     expect(text).toMatch(/^  system  system  0600  root   root   no \(EACCES\)$/m);
-    expect(text).toContain('    SUBSYSTEM=="dma_heap", KERNEL=="system", GROUP="video", MODE="0660"');
+    expect(text).toContain(`      # echo 'SUBSYSTEM=="dma_heap", KERNEL=="system", GROUP="video", MODE="0660"' >> /etc/udev/rules.d/90-dmaheap.rules`);
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(120);
     expect(text).toContain('  limits: list_limit 1024 items per UDMABUF_CREATE_LIST, size_limit_mb 64 MiB per buffer');
     expect(text).toContain(`  openHeap('system') fails: no heap could be opened for "system"`);
     expect(text).toMatch(/Problems\n  - \/dev\/dma_heap\/system does not open/);

@@ -216,7 +216,7 @@ export function fixFor(
 export function caveatsFor(release: string | null, has: { heaps: boolean; systemHeap: boolean; udmabuf: boolean; largeFolios: string }): Caveat[] {
   const measured = release !== null && /^6\.12(\.|$|-)/.test(release);
   const on = (present: boolean): Caveat['applies'] => (!present ? 'no' : measured ? 'yes' : 'unknown');
-  const where = measured ? `measured on this kernel's series (Debian's 6.12.117)` : `measured on Debian's 6.12.117, not on ${release ?? 'this kernel'}`;
+  const where = measured ? `measured on Debian's 6.12.117, this kernel's series` : `measured on Debian's 6.12.117, not on ${release ?? 'this kernel'}`;
   return [
     {
       id: 'udmabuf-large-folios',
@@ -247,7 +247,7 @@ export function problemsOf(r: Pick<DoctorReport, 'heaps' | 'udmabuf' | 'openHeap
   }
   for (const n of r.heaps.nodes) if (!n.canOpen) out.push(`${n.path} does not open for this user (${n.error})${n.fix ? `: ${n.fix.text}` : ''}`);
   if (r.udmabuf.present && !r.udmabuf.canOpen) out.push(`${UDMABUF} does not open read-write for this user (${r.udmabuf.error})${r.udmabuf.fix ? `: ${r.udmabuf.fix.text}` : ''}`);
-  if (!r.openHeap.system.opens && (r.heaps.present || r.udmabuf.present)) out.push(`openHeap('system') fails: ${r.openHeap.system.error}`);
+  if (!r.openHeap.system.opens && (r.heaps.present || r.udmabuf.present)) out.push(`openHeap('system') fails: ${(r.openHeap.system.error ?? '').split('; ')[0]}`);
   return out;
 }
 

@@ -65,3 +65,21 @@ export function stripAnsi(text: string): string {
 export function displayWidth(text: string): number {
   return [...stripAnsi(text)].length;
 }
+
+/** Words of `text` in lines of at most `width` columns (a longer word stands alone), the first after `first`, the rest after `rest`. */
+export function wrap(text: string, width: number, first = '', rest = first): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (!empty && displayWidth(line) + 1 + displayWidth(word) > width) {
+      lines.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += (empty ? '' : ' ') + word;
+    empty = false;
+  }
+  lines.push(line);
+  return lines;
+}

@@ -4,7 +4,7 @@ import { diffSnapshots } from './diff.js';
 import { FakeProc, fakeFdinfo, fakeMapsLine } from './fake-proc.test-helpers.js';
 import { makeStyle } from './format.js';
 import { buildSnapshot } from './model.js';
-import { heldAs, renderLs, renderWatch } from './render.js';
+import { heldAs, renderLs, renderWatch, shortCommand } from './render.js';
 import { scanProc } from './scan.js';
 
 const style = makeStyle(false);
@@ -48,8 +48,8 @@ describe('renderLs', () => {
         '≥: a buffer only mapped, its fd closed everywhere: its size is where its furthest mapping ends (root with debugfs mounted shows the real size)',
         '',
         'Unreadable: 1 process this user may not read (their buffers are not counted above; root sees them)',
-        'PID  USER  COMMAND     ERROR',
-        '  1  root  /sbin/init  EACCES (fd)',
+        'PID  USER  COMMAND  ERROR',
+        '  1  root  init     EACCES (fd)',
         '',
       ].join('\n'),
     );
@@ -57,6 +57,12 @@ describe('renderLs', () => {
 
   it('says so when nothing holds a dma-buf', () => {
     expect(renderLs(buildSnapshot(scanProc({ reader: new FakeProc([{ pid: 5 }]) })), { style })).toBe('No process holds a dma-buf.\n');
+  });
+
+  it('shows a command without its program\'s directory', () => {
+    expect(shortCommand('/usr/bin/node /srv/app/camera.mjs --fps 30')).toBe('node /srv/app/camera.mjs --fps 30');
+    expect(shortCommand('./encoder')).toBe('./encoder');
+    expect(shortCommand('[kworker/0:1]')).toBe('[kworker/0:1]');
   });
 
   it('describes how a buffer is held', () => {

@@ -10,7 +10,14 @@ export interface RenderOptions {
   users?: ReadonlyMap<number, string>;
 }
 
-const COMMAND_WIDTH = 48;
+const COMMAND_WIDTH = 56;
+/** Rows of new or gone buffers a --watch refresh lists (the rest are counted). */
+const WATCH_ROWS = 10;
+
+/** A command line for a table: its program without the directory (`/usr/bin/node x.mjs` -> `node x.mjs`). */
+export function shortCommand(command: string): string {
+  return command.replace(/^\/\S*\//, '');
+}
 
 /** `fd 3`, `fds 3,4`, `mapped`, `mapped 8 KiB`, `fd 3 + mapped`. */
 export function heldAs(h: Holder, size: number): string {
@@ -46,11 +53,11 @@ export function renderLs(s: Snapshot, { style, users }: RenderOptions): string {
     const groupEnds: Array<{ row: number; text: string }> = [];
     const sizeFrom = new Map(s.buffers.map((b) => [b.inode, b.sizeFrom]));
     for (const p of s.processes) {
-      if (p.buffers.length === 0) rows.push([String(p.pid), p.command, '', { text: 'none', style: 'dim' }]);
+      if (p.buffers.length === 0) rows.push([String(p.pid), shortCommand(p.command), '', { text: 'none', style: 'dim' }]);
       p.buffers.forEach((b, i) => {
         rows.push([
           i === 0 ? { text: String(p.pid), style: 'bold' } : '',
-          i === 0 ? p.command : '',
+          i === 0 ? shortCommand(p.command) : '',
           String(b.inode),
           b.exporter ?? { text: '?', style: 'dim' },
           b.name ?? { text: '-', style: 'dim' },
@@ -99,7 +106,7 @@ export function renderLs(s: Snapshot, { style, users }: RenderOptions): string {
     out.push(
       ...renderTable(
         [{ header: 'PID', align: 'right' }, { header: 'USER' }, { header: 'COMMAND', max: COMMAND_WIDTH }, { header: 'ERROR' }],
-        s.unreadable.map((u) => [String(u.pid), userOf(u.uid, users), u.command, `${u.error} (${u.what})`]),
+        s.unreadable.map((u) => [String(u.pid), userOf(u.uid, users), shortCommand(u.command), `${u.error} (${u.what})`]),
         { style },
       ),
     );
@@ -138,7 +145,7 @@ export function renderWatch(f: WatchFrame, { style, users }: RenderOptions): str
     const st = start.get(p.pid);
     return [
       String(p.pid),
-      p.command,
+      shortCommand(p.command),
       String(p.totals.buffers),
       formatBytes(p.totals.bytes),
       f.changes ? grow(l?.bytes.delta ?? 0, `${formatCountDelta(l?.buffers.delta ?? 0)} ${formatDelta(l?.bytes.delta ?? 0)}`) : '',
@@ -147,7 +154,7 @@ export function renderWatch(f: WatchFrame, { style, users }: RenderOptions): str
   });
   // Processes that let go of everything since the last refresh.
   for (const p of f.changes?.processes ?? []) {
-    if (p.buffers.after === 0) rows.push([String(p.pid), p.command, '0', '0 B', grow(p.bytes.delta, `${formatCountDelta(p.buffers.delta)} ${formatDelta(p.bytes.delta)}`), '']);
+    if (p.buffers.after === 0) rows.push([String(p.pid), shortCommand(p.command), '0', '0 B', grow(p.bytes.delta, `${formatCountDelta(p.buffers.delta)} ${formatDelta(p.bytes.delta)}`), '']);
   }
   if (rows.length) {
     out.push(
@@ -176,10 +183,11 @@ export function renderWatch(f: WatchFrame, { style, users }: RenderOptions): str
     out.push(
       ...renderTable(
         [{ header: 'INODE', align: 'right' }, { header: 'EXPORTER' }, { header: 'NAME' }, { header: 'SIZE', align: 'right' }, { header: 'HELD BY' }],
-        items.map((b) => [String(b.inode), b.exporter ?? '?', b.name ?? '-', formatBytes(b.size), b.pids.join(' ')]),
+        items.slice(0, WATCH_ROWS).map((b) => [String(b.inode), b.exporter ?? '?', b.name ?? '-', formatBytes(b.size), b.pids.join(' ')]),
         { style, indent: '  ' },
       ),
     );
+    if (items.length > WATCH_ROWS) out.push(style.dim(`  ... and ${items.length - WATCH_ROWS} more`));
   };
   if (c) {
     list(`New since the last refresh: ${plural(c.added.length, 'buffer')}, ${formatBytes(c.added.reduce((n, b) => n + b.size, 0))}`, c.added);

@@ -1,6 +1,6 @@
 // Sizes, colour and aligned tables.
 import { describe, expect, it } from 'vitest';
-import { colorWanted, displayWidth, formatBytes, formatDelta, makeStyle, stripAnsi } from './format.js';
+import { colorWanted, displayWidth, formatBytes, formatDelta, makeStyle, stripAnsi, wrap } from './format.js';
 import { renderTable } from './table.js';
 
 describe('formatBytes', () => {
@@ -62,5 +62,13 @@ describe('renderTable', () => {
 
   it('cuts long cells with an ellipsis, indents, and leaves out the header on request', () => {
     expect(renderTable([{ header: 'CMD', max: 8 }], [['node /a/long/path.mjs']], { indent: '  ', noHeader: true })).toEqual(['  node /a…']);
+  });
+});
+
+describe('wrap', () => {
+  it('breaks between words, indents the lines after the first, keeps a long word whole', () => {
+    expect(wrap('one two three four five', 11, '  ', '    ')).toEqual(['  one two', '    three', '    four', '    five']);
+    expect(wrap('a /a/very/long/path/that/does/not/fit b', 10)).toEqual(['a', '/a/very/long/path/that/does/not/fit', 'b']);
+    expect(wrap('', 10, '> ')).toEqual(['> ']);
   });
 });
