@@ -62,6 +62,7 @@ describe('renderLs', () => {
   it('shows a command without its program\'s directory', () => {
     expect(shortCommand('/usr/bin/node /srv/app/camera.mjs --fps 30')).toBe('node /srv/app/camera.mjs --fps 30');
     expect(shortCommand('./encoder')).toBe('./encoder');
+    expect(shortCommand('/init')).toBe('init');
     expect(shortCommand('[kworker/0:1]')).toBe('[kworker/0:1]');
   });
 

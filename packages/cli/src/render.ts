@@ -16,7 +16,7 @@ const WATCH_ROWS = 10;
 
 /** A command line for a table: its program without the directory (`/usr/bin/node x.mjs` -> `node x.mjs`). */
 export function shortCommand(command: string): string {
-  return command.replace(/^\/\S*\//, '');
+  return command.replace(/^\/(?:[^\s/]*\/)*/, '');
 }
 
 /** `fd 3`, `fds 3,4`, `mapped`, `mapped 8 KiB`, `fd 3 + mapped`. */
