@@ -15,7 +15,7 @@ export interface Example {
   cma?: boolean;
 }
 
-export type SubsetId = 'kernel' | 'system' | 'cma' | 'pools';
+export type SubsetId = 'kernel' | 'system' | 'cma' | 'pools' | 'cli';
 
 /** The uses the root README gives an install line for, as package lists. */
 export const SUBSETS: Record<SubsetId, string[]> = {
@@ -23,6 +23,7 @@ export const SUBSETS: Record<SubsetId, string[]> = {
   system: ['@dmaheap/core', '@dmaheap/system-heap'],
   cma: ['@dmaheap/core', '@dmaheap/cma-heap'],
   pools: ['@dmaheap/core', '@dmaheap/pagepool', '@dmaheap/native'],
+  cli: ['@dmaheap/core', '@dmaheap/cli'],
 };
 
 export const EXAMPLES: Example[] = [
