@@ -55,6 +55,17 @@ describe('renderLs', () => {
     );
   });
 
+  it('shows three or more alike buffers of a process in a row as one row (a leak stays readable)', () => {
+    const text = renderLs(buildSnapshot(scanProc({ reader: fake(5) })), { style });
+    expect(text).toMatch(/camera\.mjs +1 +system +frame +3 MiB +fd 3 \+ mapped +2001$/m);
+    expect(text).toMatch(/^ +50\.\.54 +system +leak +5 × 64 KiB +fds 20\.\.24$/m);
+    expect(text).toContain('      = 6 buffers, 3.3 MiB');
+    // two alike are two rows
+    const two = renderLs(buildSnapshot(scanProc({ reader: fake(2) })), { style });
+    expect(two).toMatch(/^ +50 +system +leak +64 KiB +fd 20$/m);
+    expect(two).toMatch(/^ +51 +system +leak +64 KiB +fd 21$/m);
+  });
+
   it('says so when nothing holds a dma-buf', () => {
     expect(renderLs(buildSnapshot(scanProc({ reader: new FakeProc([{ pid: 5 }]) })), { style })).toBe('No process holds a dma-buf.\n');
   });

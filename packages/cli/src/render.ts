@@ -1,7 +1,7 @@
 // `dmaheap ls` and `ls --watch` as text: aligned tables, sizes in binary units.
 import type { Changes } from './diff.js';
 import { formatBytes, formatCountDelta, formatDelta, type Style } from './format.js';
-import type { Holder, Snapshot } from './model.js';
+import type { Holder, ProcessBuffer, Snapshot } from './model.js';
 import { renderTable, type Cell, type Column } from './table.js';
 
 export interface RenderOptions {
@@ -30,6 +30,47 @@ export function heldAs(h: Holder, size: number): string {
   return parts.join(' + ');
 }
 
+/** Buffers of one process alike (exporter, name, size, how held, by no one else) this many in a row share a row. */
+const RUN = 3;
+
+function alike(x: ProcessBuffer, y: ProcessBuffer): boolean {
+  return (
+    x.exporter === y.exporter &&
+    x.name === y.name &&
+    x.size === y.size &&
+    x.how === y.how &&
+    x.fds.length === y.fds.length &&
+    x.mappings === y.mappings &&
+    x.mappedBytes === y.mappedBytes &&
+    x.sharedWith.length === 0 &&
+    y.sharedWith.length === 0
+  );
+}
+
+/** A process's buffers (by inode) cut into runs of alike ones; runs shorter than RUN split into single rows. */
+export function runsOf(buffers: readonly ProcessBuffer[]): ProcessBuffer[][] {
+  const runs: ProcessBuffer[][] = [];
+  for (const b of buffers) {
+    const last = runs[runs.length - 1];
+    if (last && alike(last[0]!, b)) last.push(b);
+    else runs.push([b]);
+  }
+  return runs.flatMap((r) => (r.length >= RUN ? [r] : r.map((b) => [b])));
+}
+
+/** How a run of alike buffers is held: `fds 19..145` when the fds follow each other, else `127 fds`. */
+function heldAsRun(run: readonly ProcessBuffer[]): string {
+  const b = run[0]!;
+  const parts: string[] = [];
+  if (b.fds.length) {
+    const fds = run.flatMap((x) => x.fds);
+    const consecutive = fds.every((fd, i) => i === 0 || fd === fds[i - 1]! + 1);
+    parts.push(consecutive ? `fds ${fds[0]}..${fds[fds.length - 1]}` : `${fds.length} fds`);
+  }
+  if (b.mappings) parts.push(b.mappings === 1 && b.mappedBytes === b.size ? 'mapped' : `mapped ${formatBytes(b.mappedBytes)} each`);
+  return parts.join(' + ');
+}
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const sizeText = (size: number, from: string) => (from === 'maps' ? `≥${formatBytes(size)}` : formatBytes(size));
 const userOf = (uid: number | null, users?: ReadonlyMap<number, string>) => (uid === null ? '?' : (users?.get(uid) ?? String(uid)));
@@ -54,15 +95,18 @@ export function renderLs(s: Snapshot, { style, users }: RenderOptions): string {
     const sizeFrom = new Map(s.buffers.map((b) => [b.inode, b.sizeFrom]));
     for (const p of s.processes) {
       if (p.buffers.length === 0) rows.push([String(p.pid), shortCommand(p.command), '', { text: 'none', style: 'dim' }]);
-      p.buffers.forEach((b, i) => {
+      runsOf(p.buffers).forEach((run, i) => {
+        const b = run[0]!;
+        const last = run[run.length - 1]!;
+        const from = sizeFrom.get(b.inode) ?? 'fdinfo';
         rows.push([
           i === 0 ? { text: String(p.pid), style: 'bold' } : '',
           i === 0 ? shortCommand(p.command) : '',
-          String(b.inode),
+          run.length > 1 ? `${b.inode}..${last.inode}` : String(b.inode),
           b.exporter ?? { text: '?', style: 'dim' },
           b.name ?? { text: '-', style: 'dim' },
-          sizeText(b.size, sizeFrom.get(b.inode) ?? 'fdinfo'),
-          heldAs(b, b.size),
+          run.length > 1 ? `${run.length} × ${sizeText(b.size, from)}` : sizeText(b.size, from),
+          run.length > 1 ? heldAsRun(run) : heldAs(b, b.size),
           b.sharedWith.length ? { text: b.sharedWith.join(' '), style: 'cyan' } : '',
         ]);
       });
