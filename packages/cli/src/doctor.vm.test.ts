@@ -3,7 +3,8 @@
 // namespace, as the udev rule would make it) nobody in group video can use the heaps. What openHeap gives is
 // compared with the registry of this process (the same packages loaded here).
 // Run: node tools/vm/dist/cli.js --test-setup -- node node_modules/vitest/vitest.mjs run --project vm packages/cli/src/doctor.vm.test.ts
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +101,7 @@ describe('dmaheap doctor (stock kernel)', () => {
       return path;
     };
     /** doctor as nobody (with `groups`), /dev/dma_heap and /dev/udmabuf replaced by the granted nodes. */
-    const doctorGranted = (groups: string) => {
+    const doctorGranted = async (groups: string) => {
       chmodSync(dir, 0o755);
       const heaps = join(dir, 'heaps');
       execFileSync('mkdir', ['-p', heaps]);
@@ -109,17 +110,19 @@ describe('dmaheap doctor (stock kernel)', () => {
       const udmabuf = node('/dev/udmabuf', 'udmabuf');
       const script = `mount --bind ${heaps} /dev/dma_heap && mount --bind ${udmabuf} /dev/udmabuf && exec setpriv --reuid=${NOBODY} --regid=${NOBODY} ${groups} -- "$NODE" ${CLI} doctor --json`;
       try {
-        return JSON.parse(execFileSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath }, stdio: ['ignore', 'pipe', 'pipe'] })) as DoctorReport;
+        // Awaited, not blocking: a blocked test worker misses vitest's messages.
+        const { stdout } = await promisify(execFile)('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath } });
+        return JSON.parse(stdout) as DoctorReport;
       } finally {
         rmSync(heaps, { recursive: true, force: true });
         rmSync(udmabuf, { force: true });
       }
     };
 
-    it('nobody outside the group is told to join it', () => {
+    it('nobody outside the group is told to join it', async () => {
       let d: DoctorReport | undefined;
       try {
-        doctorGranted('--clear-groups');
+        await doctorGranted('--clear-groups');
       } catch (err) {
         d = JSON.parse((err as { stdout: string }).stdout) as DoctorReport; // exit 3
       }
@@ -127,8 +130,8 @@ describe('dmaheap doctor (stock kernel)', () => {
       expect(d!.udmabuf).toMatchObject({ mode: '0660', group: 'video', canOpen: false, fix: { commands: ['usermod -aG video nobody'] } });
     });
 
-    it('nobody in group video opens both, and openHeap gives the userspace system heap: exit 0', () => {
-      const d = doctorGranted(`--groups=${VIDEO}`);
+    it('nobody in group video opens both, and openHeap gives the userspace system heap: exit 0', async () => {
+      const d = await doctorGranted(`--groups=${VIDEO}`);
       expect(d.heaps.nodes[0]).toMatchObject({ canOpen: true, fix: null });
       expect(d.udmabuf).toMatchObject({ canOpen: true, fix: null });
       expect(d.openHeap.system.opens).toMatchObject({ backing: 'memfd+udmabuf', provider: '@dmaheap/system-heap' });
