@@ -15,7 +15,7 @@ export interface Example {
   cma?: boolean;
 }
 
-export type SubsetId = 'kernel' | 'system' | 'cma' | 'pools' | 'share';
+export type SubsetId = 'kernel' | 'system' | 'cma' | 'pools' | 'share' | 'cli';
 
 /** The uses the root README gives an install line for, as package lists. */
 export const SUBSETS: Record<SubsetId, string[]> = {
@@ -24,6 +24,7 @@ export const SUBSETS: Record<SubsetId, string[]> = {
   cma: ['@dmaheap/core', '@dmaheap/cma-heap'],
   pools: ['@dmaheap/core', '@dmaheap/pagepool', '@dmaheap/native'],
   share: ['@dmaheap/core', '@dmaheap/native', '@dmaheap/share', '@dmaheap/system-heap', '@dmaheap/pagepool'],
+  cli: ['@dmaheap/core', '@dmaheap/cli'],
 };
 
 export const EXAMPLES: Example[] = [

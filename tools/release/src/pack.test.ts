@@ -91,7 +91,7 @@ beforeAll(async () => {
 
 describe('the release dry run', () => {
   it('versions every public package from the changesets, none out of 0.x, and publishes each (dry run)', () => {
-    expect(report.packages.map((p) => p.name).sort()).toEqual(['@dmaheap/cma-heap', '@dmaheap/core', '@dmaheap/native', '@dmaheap/pagepool', '@dmaheap/share', '@dmaheap/system-heap']);
+    expect(report.packages.map((p) => p.name).sort()).toEqual(['@dmaheap/cli', '@dmaheap/cma-heap', '@dmaheap/core', '@dmaheap/native', '@dmaheap/pagepool', '@dmaheap/share', '@dmaheap/system-heap']);
     for (const p of report.packages) {
       expect(semver.gte(p.version, p.from), `${p.name} ${p.from} -> ${p.version}`).toBe(true);
       expect(semver.major(p.version), `${p.name} must not jump to a new major (the peer-dependency trap)`).toBe(0);
@@ -176,6 +176,33 @@ describe('selective installs of the tarballs into empty projects', () => {
         installs.push({ subset, installer, seconds, kib });
       }, 300_000);
     }
+  }
+
+  for (const installer of INSTALLERS) {
+    it(`the dmaheap command runs from the cli install (${installer}): npx dmaheap help, --help, ls --json, doctor --json`, async () => {
+      const dir = projectDir('cli', installer);
+      // Installed without a compiler; run with the machine's PATH (pnpm's bin shims need sed, dirname, uname):
+      // nothing compiles at run time either, and nothing had compiled the addon (checked above).
+      const runEnv = env('npm');
+      // npx takes a --help of its own unless `--` comes first; `dmaheap help` says the same.
+      for (const args of [['--no', 'dmaheap', 'help'], ['--no', '--', 'dmaheap', '--help']]) {
+        const help = await run('npx', args, { cwd: dir, env: runEnv });
+        expect(help.stderr, args.join(' ')).toBe('');
+        expect(help.status, args.join(' ')).toBe(0);
+        expect(help.stdout, args.join(' ')).toMatch(/^usage: dmaheap ls/);
+      }
+      // This machine has no dma-buf heaps: ls lists what /proc shows (3 when a process is unreadable), doctor
+      // says so (3) after loading every heap package from the install.
+      const ls = await run('npx', ['--no', 'dmaheap', 'ls', '--json'], { cwd: dir, env: runEnv });
+      expect([0, 3], ls.stderr).toContain(ls.status);
+      expect(JSON.parse(ls.stdout)).toMatchObject({ missing: [], totals: { buffers: expect.any(Number) } });
+      const doctor = await run('npx', ['--no', 'dmaheap', 'doctor', '--json'], { cwd: dir, env: runEnv });
+      expect(existsSync(join(dir, 'node_modules', '@dmaheap', 'native', 'build')), 'nothing compiled the addon').toBe(false);
+      expect(doctor.stderr).toBe('');
+      const report = JSON.parse(doctor.stdout) as { openHeap: { loadErrors: string[]; heaps: Array<{ provider: string }> } };
+      expect(report.openHeap.loadErrors).toEqual([]);
+      expect(new Set(report.openHeap.heaps.map((h) => h.provider))).toContain('@dmaheap/system-heap');
+    }, 120_000);
   }
 
   it('records what each install took', () => {

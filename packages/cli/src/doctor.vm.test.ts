@@ -1,0 +1,151 @@
+// `dmaheap doctor` on Debian's stock 6.12 (VM, --test-setup): as root everything opens; as nobody nothing
+// does and each node gets its fix; with the fix applied (a node of group video, mode 0660, in a private mount
+// namespace, as the udev rule would make it) nobody in group video can use the heaps. What openHeap gives is
+// compared with the registry of this process (the same packages loaded here).
+// Run: node tools/vm/dist/cli.js --test-setup -- node node_modules/vitest/vitest.mjs run --project vm packages/cli/src/doctor.vm.test.ts
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listHeaps, openHeap } from '@dmaheap/core';
+import '@dmaheap/native';
+import '@dmaheap/system-heap';
+import '@dmaheap/cma-heap';
+import type { DoctorReport } from './index.js';
+import { CLI, dmaheap, NOBODY } from './vm.test-helpers.js';
+
+const VIDEO = 44;
+
+describe('dmaheap doctor (stock kernel)', () => {
+  it('as root: the system heap and udmabuf open, their limits, huge pages as set up, no CMA, exit 0', async () => {
+    const r = await dmaheap(['doctor', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const d = JSON.parse(r.stdout) as DoctorReport;
+    expect(d.user).toMatchObject({ uid: 0, name: 'root' });
+    expect(d.kernel.release).toMatch(/^6\.12\./);
+    expect(d.heaps).toEqual({
+      dir: '/dev/dma_heap',
+      present: true,
+      nodes: [{ name: 'system', cma: false, path: '/dev/dma_heap/system', present: true, mode: '0600', owner: 'root', group: 'root', canOpen: true, error: null, fix: null }],
+    });
+    expect(d.udmabuf).toEqual({ path: '/dev/udmabuf', present: true, mode: '0600', owner: 'root', group: 'root', canOpen: true, error: null, fix: null, limits: { listLimit: 1024, sizeLimitMb: 64 } });
+    expect(d.cma).toMatchObject({ total: null, free: null, areas: [] });
+    expect(d.hugetlb).toMatchObject({ pageSize: 2 << 20, total: 64, sizes: [{ pageSize: 2 << 20, pages: 64 }, { pageSize: 1 << 30, pages: 0 }] });
+    expect(d.thp).toEqual({ enabled: expect.any(String), shmemEnabled: 'advise', defrag: expect.any(String) });
+    expect(d.caveats.map((c) => [c.id, c.applies])).toEqual([
+      ['udmabuf-large-folios', 'yes'],
+      ['heap-memcg', 'yes'],
+      ['system-heap-oom', 'yes'],
+    ]);
+    expect(d.caveats[0]!.text).toContain('Here: 64 pages in the hugetlb pool');
+    // What openHeap gives here, the same as this process's registry says and opens.
+    expect(d.openHeap.heaps).toEqual(listHeaps());
+    const heap = openHeap('system');
+    expect(d.openHeap.system).toMatchObject({ opens: { heap: heap.name, backing: heap.capabilities.backing, provider: '@dmaheap/system-heap' }, error: null });
+    heap.close();
+    expect(d.openHeap.system.opens!.backing).toBe('memfd+udmabuf');
+    expect(d.openHeap.system.why).toBe('system from @dmaheap/system-heap (priority 10) is available');
+    expect(d.openHeap.cma).toMatchObject({ opens: null, error: expect.stringMatching(/^no heap could be opened for "cma"/), why: 'no registered provider serves any of default_cma_region, linux,cma, reserved' });
+    expect(d.openHeap.loadErrors).toEqual([]);
+    expect(d.problems).toEqual([]);
+  });
+
+  it('as nobody: neither opens, each with the udev rule that fixes it, openHeap fails, exit 3', async () => {
+    const r = await dmaheap(['doctor', '--json'], { uid: NOBODY });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
+    const d = JSON.parse(r.stdout) as DoctorReport;
+    expect(d.user).toMatchObject({ uid: NOBODY, name: 'nobody', groupNames: ['nogroup'] });
+    expect(d.heaps.nodes).toEqual([
+      {
+        name: 'system',
+        cma: false,
+        path: '/dev/dma_heap/system',
+        present: true,
+        mode: '0600',
+        owner: 'root',
+        group: 'root',
+        canOpen: false,
+        error: 'EACCES',
+        fix: {
+          text: 'a udev rule giving /dev/dma_heap/system to the group video, in /etc/udev/rules.d/90-dmaheap.rules, then add nobody to video (and log in again)',
+          udevRule: 'SUBSYSTEM=="dma_heap", KERNEL=="system", GROUP="video", MODE="0660"',
+          commands: [
+            `echo 'SUBSYSTEM=="dma_heap", KERNEL=="system", GROUP="video", MODE="0660"' >> /etc/udev/rules.d/90-dmaheap.rules`,
+            'udevadm control --reload && udevadm trigger',
+            'usermod -aG video nobody',
+          ],
+        },
+      },
+    ]);
+    expect(d.udmabuf).toMatchObject({ canOpen: false, error: 'EACCES', fix: { udevRule: 'KERNEL=="udmabuf", GROUP="video", MODE="0660"' }, limits: { listLimit: 1024, sizeLimitMb: 64 } });
+    expect(d.openHeap.system).toMatchObject({
+      opens: null,
+      why: 'system from @dmaheap/system-heap (priority 10): no permission to open /dev/udmabuf read-write; system from @dmaheap/native (priority 0): no permission to open /dev/dma_heap/system (udev rules grant it)',
+    });
+    expect(d.problems).toHaveLength(3);
+    expect(d.problems[2]).toMatch(/^openHeap\('system'\) fails: no heap could be opened for "system"/);
+  });
+
+  describe('with the fix applied (nodes of group video, mode 0660, in a private mount namespace)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-nodes-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const node = (from: string, name: string) => {
+      const { rdev } = statSync(from);
+      const path = join(dir, name);
+      execFileSync('mknod', ['-m', '660', path, 'c', String((rdev >> 8) & 0xfff), String((rdev & 0xff) | ((rdev >> 12) & 0xfff00))]);
+      execFileSync('chgrp', [String(VIDEO), path]);
+      return path;
+    };
+    /** doctor as nobody (with `groups`), /dev/dma_heap and /dev/udmabuf replaced by the granted nodes. */
+    const doctorGranted = async (groups: string) => {
+      chmodSync(dir, 0o755);
+      const heaps = join(dir, 'heaps');
+      execFileSync('mkdir', ['-p', heaps]);
+      chmodSync(heaps, 0o755);
+      node('/dev/dma_heap/system', 'heaps/system');
+      const udmabuf = node('/dev/udmabuf', 'udmabuf');
+      const script = `mount --bind ${heaps} /dev/dma_heap && mount --bind ${udmabuf} /dev/udmabuf && exec setpriv --reuid=${NOBODY} --regid=${NOBODY} ${groups} -- "$NODE" ${CLI} doctor --json`;
+      try {
+        // Awaited, not blocking: a blocked test worker misses vitest's messages.
+        const { stdout } = await promisify(execFile)('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath } });
+        return JSON.parse(stdout) as DoctorReport;
+      } finally {
+        rmSync(heaps, { recursive: true, force: true });
+        rmSync(udmabuf, { force: true });
+      }
+    };
+
+    it('nobody outside the group is told to join it', async () => {
+      let d: DoctorReport | undefined;
+      try {
+        await doctorGranted('--clear-groups');
+      } catch (err) {
+        d = JSON.parse((err as { stdout: string }).stdout) as DoctorReport; // exit 3
+      }
+      expect(d!.heaps.nodes[0]).toMatchObject({ mode: '0660', group: 'video', canOpen: false, fix: { text: 'add nobody to the group "video", which may open it (then log in again)', commands: ['usermod -aG video nobody'] } });
+      expect(d!.udmabuf).toMatchObject({ mode: '0660', group: 'video', canOpen: false, fix: { commands: ['usermod -aG video nobody'] } });
+    });
+
+    it('nobody in group video opens both, and openHeap gives the userspace system heap: exit 0', async () => {
+      const d = await doctorGranted(`--groups=${VIDEO}`);
+      expect(d.heaps.nodes[0]).toMatchObject({ canOpen: true, fix: null });
+      expect(d.udmabuf).toMatchObject({ canOpen: true, fix: null });
+      expect(d.openHeap.system.opens).toMatchObject({ backing: 'memfd+udmabuf', provider: '@dmaheap/system-heap' });
+      expect(d.problems).toEqual([]);
+    });
+  });
+
+  it('as text (captured for the README)', async () => {
+    for (const uid of [undefined, NOBODY]) {
+      const r = await dmaheap(['doctor'], uid === undefined ? {} : { uid });
+      console.log(`[doctor] ${uid === undefined ? 'root' : 'nobody'}, exit ${r.status}:\n${r.stdout}`);
+      expect(r.stdout).toMatch(/^dma-buf heaps \(\/dev\/dma_heap\)$/m);
+      expect(r.stdout).toMatch(/^What openHeap opens here$/m);
+      expect(r.stdout).not.toContain('\x1b[');
+    }
+  });
+});
