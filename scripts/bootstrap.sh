@@ -23,6 +23,7 @@ command -v musl-gcc >/dev/null || pkgs+=(musl-tools musl-dev)
 command -v qemu-aarch64-static >/dev/null || pkgs+=(qemu-user-static)
 if [ "$need_vm" = 1 ]; then
   command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
+  command -v qemu-system-aarch64 >/dev/null || pkgs+=(qemu-system-arm) # the arm64 guest (tools/vm)
   [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx insmod && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || pkgs+=(busybox-static)
   command -v cpio >/dev/null || pkgs+=(cpio)
   command -v xz >/dev/null || pkgs+=(xz-utils)
