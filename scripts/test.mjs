@@ -64,7 +64,10 @@ async function suite(name, { here, what, vm, project = name }) {
   return count(name, r.exitCode);
 }
 
-totals.push(await suite('vm', { here: kernelHere, what: 'kernel tests (stock Debian 6.12)', vm: () => VM_TEST_SETUP }));
+// About 20 minutes of tests under TCG on 2 cores; the guest is given twice that before it is killed.
+totals.push(
+  await suite('vm', { here: kernelHere, what: 'kernel tests (stock Debian 6.12)', vm: () => ({ ...VM_TEST_SETUP, timeoutMs: 40 * 60_000 }) }),
+);
 
 // Exhaustion drives every heap until it refuses: alone, in a 1 GiB guest (on a machine with real heaps only
 // when asked, since it would take nearly all of that machine's memory).

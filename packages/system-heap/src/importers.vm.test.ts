@@ -7,7 +7,7 @@
 // Needs `--module vgem --module 'vivid:n_devs=2 allocators=0,1 node_types=0x1,0x1'` (and root).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heap } from '@dmaheap/core';
@@ -31,7 +31,6 @@ import {
   allBytes,
   captureInto,
   DRM_CAP_PRIME,
-  DRM_IOCTL_VGEM_FENCE_SIGNAL,
   DRM_PRIME_CAP_IMPORT,
   drmCardForDriver,
   drmGemClose,
@@ -447,21 +446,26 @@ describe('vgem (DRM PRIME import)', () => {
     const signalled = new Int32Array(new SharedArrayBuffer(4));
 
     beforeAll(async () => {
-      // A worker thread signals vgem fences while this thread is blocked in DMA_BUF_IOCTL_SYNC. It loads the
-      // addon directly and calls its raw ioctl (fds are per process, so the card fd is valid there).
-      const nativeDir = dirname(createRequire(import.meta.url).resolve('@dmaheap/native/package.json'));
-      const nodeGypBuild = createRequire(`${nativeDir}/package.json`).resolve('node-gyp-build');
+      // A worker thread signals vgem fences while this thread is blocked in DMA_BUF_IOCTL_SYNC, with the test
+      // rig's vgemFenceSignal (fds are per process, so the card fd is valid there). It posts 0, or the errno
+      // name when signalling failed (ETIMEDOUT: vgem's own 10 s timer had signalled it first).
+      // The DRM rig's module itself: @dmaheap/vm/guest also loads the fuzzer, which needs vitest's own worker.
+      const guest = new URL('./rig/drm.js', pathToFileURL(createRequire(import.meta.url).resolve('@dmaheap/vm/guest'))).href;
       worker = new Worker(
         `const { workerData, parentPort } = require('node:worker_threads');
-         const native = require(workerData.nodeGypBuild)(workerData.nativeDir);
-         parentPort.on('message', (m) => setTimeout(() => {
-           const arg = new Uint8Array(8);
-           new DataView(arg.buffer).setUint32(0, m.fence, true);
-           Atomics.store(workerData.signalled, 0, 1); // before: the waiter may run the moment the fence signals
-           parentPort.postMessage(native.ioctl(m.card, m.request, arg));
-         }, m.delayMs));
-         parentPort.postMessage('ready');`,
-        { eval: true, workerData: { nodeGypBuild, nativeDir, signalled } },
+         import(workerData.guest).then(({ vgemFenceSignal }) => {
+           parentPort.on('message', (m) => setTimeout(() => {
+             Atomics.store(workerData.signalled, 0, 1); // before: the waiter may run the moment the fence signals
+             try {
+               vgemFenceSignal(m.card, m.fence);
+               parentPort.postMessage(0);
+             } catch (err) {
+               parentPort.postMessage(err.code ?? String(err));
+             }
+           }, m.delayMs));
+           parentPort.postMessage('ready');
+         });`,
+        { eval: true, workerData: { guest, signalled } },
       );
       await new Promise((resolve, reject) => {
         worker.once('message', resolve);
@@ -472,11 +476,17 @@ describe('vgem (DRM PRIME import)', () => {
       await worker.terminate();
     });
 
-    /** Has the worker signal `fence` after `delayMs`; resolves with the ioctl's result. */
-    function signalLater(fence: number, delayMs: number): Promise<number> {
+    /** Has the worker signal `fence` after `delayMs`; resolves with 0 or the errno name, rejects if the worker failed. */
+    function signalLater(fence: number, delayMs: number): Promise<number | string> {
       Atomics.store(signalled, 0, 0);
-      const done = new Promise<number>((resolve) => worker.once('message', resolve));
-      worker.postMessage({ fence, card, request: DRM_IOCTL_VGEM_FENCE_SIGNAL, delayMs });
+      const done = new Promise<number | string>((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('message', (m: number | string) => {
+          worker.off('error', reject);
+          resolve(m);
+        });
+      });
+      worker.postMessage({ fence, card, delayMs });
       return done;
     }
 
