@@ -40,20 +40,14 @@ export class Arena {
   }
 
   /**
-   * A free range of `bytes` (a power of two) aligned to `bytes`, its pages allocated and zero, or undefined when
-   * the arena is full. Allocating with fallocate costs about half of what udmabuf's pinning costs when it has to
-   * fault the pages in one by one (measured in the VM: 1 MiB in 6-7 ms against 10-17 ms under load).
+   * A free range of `bytes` (a power of two) aligned to `bytes`, or undefined when the arena is full. Its pages
+   * are left to udmabuf: pinning a page the file does not have yet makes shmem allocate it and clear it.
+   * (Never fallocate: it gives the file pages without clearing them, shmem clears a page only on its first read
+   * or fault, and udmabuf pins what it finds as it is; on a kernel without init_on_alloc the dma-buf then shows
+   * whatever that memory held before. recycle.vm.test.ts has the control.)
    */
   carve(bytes: number): number | undefined {
-    const offset = this.#take(bytes);
-    if (offset === undefined) return undefined;
-    try {
-      fallocate(this.fd, offset, bytes);
-    } catch (err) {
-      this.#giveSpare(offset, bytes); // ENOMEM/ENOSPC: the range stays free for later
-      throw err;
-    }
-    return offset;
+    return this.#take(bytes);
   }
 
   #take(bytes: number): number | undefined {

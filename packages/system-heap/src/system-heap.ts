@@ -21,7 +21,7 @@ import {
   validateName,
   validateOptions,
 } from '@dmaheap/core';
-import { closeFd, constants, dmaBufOps, MemoryGuard, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, unchecked } from '@dmaheap/native';
+import { closeFd, constants, dmaBufOps, MemoryGuard, openDevice, PAGE_SIZE, readFdInfo, readUdmabufLimits, udmabufCreate, unchecked } from '@dmaheap/native';
 import { DeferredFrees, PagePool, pagePoolSettings, type PagePoolOptions } from '@dmaheap/pagepool';
 import { Arena } from './arena.js';
 
@@ -144,11 +144,9 @@ class SystemHeap extends AbstractHeap {
         release: (chunk) => chunk.arena.punch(chunk.offset, this.#bytes(chunk.order)),
         // With a low watermark, idle turns of the event loop carve and fault in chunks ahead of need.
         refill: (order) => {
-          try {
-            return this.#carve(order);
-          } catch {
-            return undefined; // out of memory now: the pool stays as it is
-          }
+          const chunk = this.#carve(order);
+          if (chunk && !this.#faultIn(chunk)) return undefined; // out of memory now: the pool stays as it is
+          return chunk;
         },
       });
     }
@@ -245,6 +243,22 @@ class SystemHeap extends AbstractHeap {
     this.#arenas.push(arena);
     const offset = arena.carve(bytes);
     return offset === undefined ? undefined : { arena, offset, order, dirty: false };
+  }
+
+  /**
+   * Gives a chunk its pages ahead of need, cleared: a udmabuf over it pins them (shmem allocates and clears the
+   * pages it does not have yet) and lets go at once; the pages stay in the arena. On failure the range goes back
+   * to the arena and false is returned.
+   */
+  #faultIn(chunk: Chunk): boolean {
+    const bytes = this.#bytes(chunk.order);
+    try {
+      closeFd(udmabufCreate(this.#dev, { memfd: chunk.arena.fd, offset: chunk.offset, size: bytes }));
+      return true;
+    } catch {
+      chunk.arena.punch(chunk.offset, bytes);
+      return false;
+    }
   }
 
   #release(fd: number, chunks: Chunk[], state: ReleaseState): void {

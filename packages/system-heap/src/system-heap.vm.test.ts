@@ -1,5 +1,6 @@
 // systemHeap's own design points, against the real kernel: order selection, never climbing back up,
 // udmabuf's limits as typed errors, skip-sync, and background refill.
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DmaHeapError } from '@dmaheap/core';
 import { dmaBufOps, openFdCount, readFdInfo, readUdmabufLimits } from '@dmaheap/native';
@@ -121,15 +122,32 @@ describe('systemHeap: skip sync if not mapped', () => {
   });
 });
 
+/** Bytes of memory the system heaps' arena memfds of this process hold (st_blocks of each). */
+function arenaBytesResident(): number {
+  let bytes = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('/memfd:dmaheap-system-')) bytes += statSync(`/proc/self/fd/${fd}`).blocks * 512;
+    } catch {
+      // the directory's own fd, closed by now
+    }
+  }
+  return bytes;
+}
+
 describe('systemHeap: background refill', () => {
-  it('fills the pool up to the low watermark on idle turns, and allocations then hit the pool', async () => {
+  it('fills the pool up to the low watermark on idle turns with pages faulted in and zero, and allocations then hit the pool', async () => {
     const heap = open({ pool: { lowWatermark: 4 * MiB } });
     for (let i = 0; i < 200 && (heap.stats().poolBytesPerOrder as Record<number, number>)[8]! < 4 * MiB; i++) {
       await new Promise((r) => setImmediate(r));
     }
     expect(heap.stats().poolBytesPerOrder).toMatchObject({ 8: 4 * MiB });
+    // The pages are there already (the refill faulted them in), not just the ranges: the arenas' memfds have them.
+    expect(arenaBytesResident()).toBeGreaterThanOrEqual(4 * MiB);
     const hits = heap.stats().hits as number;
-    heap.allocate(2 * MiB).close();
+    const buf = heap.allocate(2 * MiB);
+    expect(buf.withCpuAccess('read', (v) => v.every((b) => b === 0))).toBe(true);
+    buf.close();
     expect(heap.stats().hits).toBe(hits + 2);
   });
 });

@@ -1,10 +1,19 @@
 import type { RunOptions } from './run.js';
 
 /**
+ * Every test guest boots with `init_on_alloc=0`: the kernel does not clear pages as it allocates them, as on
+ * kernels built without INIT_ON_ALLOC_DEFAULT_ON (the test bed's own CMA and arm64 kernels, many embedded ones;
+ * Debian turns it on). Memory handed out before it was cleared then shows old data, so the tests can see it.
+ */
+const NO_INIT_ON_ALLOC = 'init_on_alloc=0';
+
+/**
  * The guest the kernel tests expect: vgem (a DRM device that imports dma-bufs), vivid with a vmalloc and a
- * dma-contig capture queue (/dev/video0, /dev/video1), huge pages reserved, THP for shmem on advice.
+ * dma-contig capture queue (/dev/video0, /dev/video1), huge pages reserved, THP for shmem on advice; pages not
+ * cleared at allocation.
  */
 export const VM_TEST_SETUP = {
+  cmdline: NO_INIT_ON_ALLOC,
   modules: [
     { name: 'vgem' },
     { name: 'vivid', params: 'n_devs=2 allocators=0,1 node_types=0x1,0x1' },
@@ -29,7 +38,7 @@ export const VM_CMA_SIZE = '256M';
  */
 export const VM_CMA_TEST_SETUP = {
   kernel: 'cma',
-  cmdline: `cma=${VM_CMA_SIZE} vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1`,
+  cmdline: `${NO_INIT_ON_ALLOC} cma=${VM_CMA_SIZE} vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1`,
   memory: '3G',
   setup: ['mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true'],
 } satisfies Partial<RunOptions>;
@@ -40,7 +49,7 @@ export const VM_CMA_TEST_SETUP = {
  */
 export const VM_ARM64_TEST_SETUP = {
   kernel: 'arm64',
-  cmdline: `cma=${VM_CMA_SIZE} vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1`,
+  cmdline: `${NO_INIT_ON_ALLOC} cma=${VM_CMA_SIZE} vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1`,
   memory: '3G',
   hugepages: 64,
   setup: ['echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled', 'mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true'],
@@ -49,5 +58,6 @@ export const VM_ARM64_TEST_SETUP = {
 /** Debian's arm64 kernel with 16 KiB pages (with modules; no dma-buf heaps in its configuration). */
 export const VM_ARM64_16K_SETUP = {
   kernel: 'arm64-16k',
+  cmdline: NO_INIT_ON_ALLOC,
   memory: '3G',
 } satisfies Partial<RunOptions>;
