@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calibrationRows, COST_NAMES } from './emulation.js';
 import { renderHtml } from './html.js';
 import type { Result } from './measure.js';
 import type { DatasetTag } from './page.js';
-import type { BenchReport } from './report.js';
+import { formatRatio, type BenchReport } from './report.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
@@ -126,6 +127,7 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
       'chart-sync-shared',
       'chart-workers',
       'chart-pressure',
+      ...(report.results.some((r) => r.scenario === 'share') ? ['chart-share'] : []),
     ]);
     for (const id of drawn) {
       const box = await page.locator(`#${id}`).boundingBox();
@@ -185,6 +187,47 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
     const latency = all[`chart-latency-${report.options.sizes[0]}`]!;
     expect(latency.datasets.map((d) => d.label)).toEqual(['p50', 'p99', 'max']);
     expect(latency.valueScale).toBe('logarithmic');
+  });
+
+  it('shows the calibration block: each figure here and on the host with the factor, and what dominates each scenario', async () => {
+    const cal = report.calibration!;
+    expect(cal.host).toBeDefined(); // the fixture is a VM run: the host was measured by scripts/bench.mjs
+    const block = page.locator('#calibration');
+    expect(await block.locator('h2').innerText()).toBe('Calibration');
+    const rows = await block.locator('table.calibration tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual(calibrationRows(cal).map((r) => [r.what, r.here, r.host, r.factor]));
+    expect(rows.map((r) => r[0])).toEqual([
+      expect.stringMatching(/^zeroing in userspace/),
+      expect.stringMatching(/^kernel allocating \+ zeroing pages/),
+      expect.stringMatching(/^system call through the addon/),
+      expect.stringMatching(/^system call in C/),
+      expect.stringMatching(/^JavaScript call/),
+      expect.stringMatching(/^object allocation/),
+    ]);
+    for (const r of rows) expect(r[3], r[0]!).toMatch(/^×\d/);
+    const dominance = await block.locator('table.dominance tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(dominance.length).toBe(cal.dominance.length);
+    expect(dominance.map((d) => d[2])).toEqual(cal.dominance.map((d) => COST_NAMES[d.dominant]));
+    // The calibration comes before the first chart, and each boot merged in names its kernel.
+    const order = await page.evaluate(() => [...document.querySelectorAll('#calibration, #chart-seed')].map((e) => e.id));
+    expect(order).toEqual(['calibration', 'chart-seed']);
+    expect(await block.locator('ul.hardware').innerText()).toMatch(/seed: \d+ of \d+ ratios hold/);
+  });
+
+  it('gives each seed ratio its spread over the rounds, and flags spreads across 1 and ratios that are not hardware figures', async () => {
+    const seed = report.results.filter((r) => r.scenario === 'seed' && r.variant !== 'kernel' && r.kernel === undefined);
+    expect(seed.every((r) => r.ratioSpread && r.rounds?.length === report.options.rounds!.rounds)).toBe(true);
+    const cells = await page.locator('table.ratios td[data-variant]').evaluateAll((tds) =>
+      tds.map((td) => ({ variant: td.getAttribute('data-variant'), size: Number(td.getAttribute('data-size')), text: td.textContent, classes: td.className, title: td.getAttribute('title') })),
+    );
+    for (const r of seed) {
+      const c = cells.find((x) => x.variant === r.variant && x.size === r.size)!;
+      expect(c.text, `${r.variant} ${r.size}`).toContain(`${formatRatio(r.ratioToKernel!)} [${formatRatio(r.ratioSpread!.min).slice(1)}–${formatRatio(r.ratioSpread!.max).slice(1)}]`);
+      expect(c.classes.includes('crosses-one'), `${r.variant} ${r.size}`).toBe(r.ratioCrossesOne === true);
+      expect(c.classes.includes('not-hardware'), `${r.variant} ${r.size}`).toBe(r.hardware?.holds === false);
+      if (r.hardware) expect(c.title).toMatch(r.hardware.holds ? /^holds on hardware/ : /^not a hardware figure/);
+    }
+    expect(await page.locator('table.ratios + ul.legend').innerText()).toMatch(/least and greatest of the per-round ratios/);
   });
 
   it('logs no errors, and reads well (screenshot in test-results/bench-report.png)', async () => {

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Result, Scenario } from './measure.js';
 import { drawCharts } from './page.js';
-import { formatBytes, formatNs, formatSize, resultLabel, SCENARIO_ORDER, SCENARIO_TITLES, type BenchReport } from './report.js';
+import { calibrationRows, COST_NAMES, formatShares, verdictNote, type Calibration } from './emulation.js';
+import { flagLegend, formatBytes, formatNs, formatSize, hardwareSummary, pressureText, ratioFlags, ratioText, resultLabel, SCENARIO_ORDER, SCENARIO_TITLES, type BenchReport } from './report.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,7 +21,7 @@ const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
-function resultsTable(results: Result[]): string {
+function resultsTable(results: Result[], inflation: Calibration['inflation']): string {
   const rows = SCENARIO_ORDER.flatMap((s) => results.filter((r) => r.scenario === s)).map((r) => {
     const cells = [
       r.scenario,
@@ -34,24 +35,70 @@ function resultsTable(results: Result[]): string {
       r.call ? formatNs(r.call.max) : '',
       r.alloc ? formatNs(r.alloc.p50) : '',
       r.free ? formatNs(r.free.p50) : '',
-      r.ratioToKernel === undefined ? '' : `×${r.ratioToKernel.toFixed(2)}`,
+      r.rounds ? String(r.rounds.length) : '',
+      ratioText(r),
+      r.meanRatio ? ratioText({ ratioToKernel: r.meanRatio.median, ratioSpread: r.meanRatio }) : '',
     ];
-    return `<tr>${cells.map((c, i) => `<td${i > 2 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`;
+    const title = r.hardware && inflation ? ` title="${esc(verdictNote(r.hardware, inflation))}"` : '';
+    return `<tr${title}>${cells.map((c, i) => `<td${i > 2 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`;
   });
-  const head = ['scenario', 'heap', 'size', 'calls', 'ns/call', 'GB/s', 'p50', 'p99', 'max', 'alloc p50', 'free p50', 'vs kernel'];
+  const head = ['scenario', 'heap', 'size', 'calls', 'ns/call', 'GB/s', 'p50', 'p99', 'max', 'alloc p50', 'free p50', 'rounds', 'vs kernel [spread]', 'from means'];
   return `<table class="results"><thead><tr>${head.map((h, i) => `<th${i > 2 ? ' class="num"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-/** The seed loop's ratios to the kernel heap: a row per heap, a column per size (what the closing notes quote). */
-function ratioTable(results: Result[], scenario: Scenario): string {
+/**
+ * The seed loop's ratios to the kernel heap: a row per heap, a column per size (what the closing notes quote),
+ * each with its spread over the rounds and its flags (`?`: the spread crosses 1; `~`: not a hardware figure).
+ */
+function ratioTable(results: Result[], scenario: Scenario, inflation: Calibration['inflation']): string {
   const mine = results.filter((r) => r.scenario === scenario);
   const sizes = [...new Set(mine.map((r) => r.size))].sort((a, b) => a - b);
   const variants = [...new Map(mine.map((r) => [r.variant, resultLabel(r)])).entries()];
-  const cell = (r: Result | undefined) =>
-    r ? `<td class="num"><strong>${r.ratioToKernel === undefined ? '' : `×${r.ratioToKernel.toFixed(2)}`}</strong> <span class="ns">${esc(formatNs(r.nsPerCall))}</span></td>` : '<td></td>';
+  const cell = (r: Result | undefined) => {
+    if (!r) return '<td></td>';
+    const flags = ratioFlags(r);
+    const classes = ['num', ...(r.ratioCrossesOne ? ['crosses-one'] : []), ...(r.hardware && !r.hardware.holds ? ['not-hardware'] : [])];
+    const title = r.hardware && inflation ? ` title="${esc(verdictNote(r.hardware, inflation))}"` : '';
+    const ratio = r.ratioToKernel === undefined ? '' : ratioText({ ratioToKernel: r.ratioToKernel }).trim();
+    const spread = r.ratioSpread && r.variant !== 'kernel' ? ` <span class="spread">${esc(ratioText({ ratioToKernel: 1, ratioSpread: r.ratioSpread }).replace(/^×\S+ /, ''))}</span>` : '';
+    return `<td class="${classes.join(' ')}"${title} data-variant="${esc(r.variant)}" data-size="${r.size}"><strong>${esc(ratio)}</strong>${spread}${flags ? ` <span class="flag">${esc(flags)}</span>` : ''} <span class="ns">${esc(formatNs(r.nsPerCall))}</span></td>`;
+  };
   return `<table class="ratios"><thead><tr><th>heap</th>${sizes.map((s) => `<th class="num">${esc(formatSize(s))}</th>`).join('')}</tr></thead><tbody>${variants
     .map(([id, label]) => `<tr><td>${esc(label)}</td>${sizes.map((s) => cell(mine.find((r) => r.variant === id && r.size === s))).join('')}</tr>`)
+    .join('')}</tbody></table>${legend(mine)}`;
+}
+
+function legend(results: Result[]): string {
+  const lines = flagLegend(results);
+  return lines.length ? `<ul class="note legend">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : '';
+}
+
+/** The calibration block: the figures here and on the host, what dominates each scenario, and what that means for the ratios. */
+function calibrationBlock(report: BenchReport): string {
+  const cal = report.calibration;
+  if (!cal) return '<section id="calibration"><h2>Calibration</h2><p class="note">This report has no calibration block (it was made before format 3).</p></section>';
+  const m = report.machine;
+  const hereName = m.inVm ? `here: the guest (Linux ${cal.here.kernel}${m.emulated ? ', emulated' : ''})` : `here: this machine (Linux ${cal.here.kernel})`;
+  const rows = calibrationRows(cal);
+  const table = `<table class="calibration"><thead><tr><th>what</th><th class="num">${esc(hereName)}</th><th class="num">${esc(cal.host ? `host (Linux ${cal.host.kernel})` : 'host')}</th><th class="num">here ÷ host (time)</th></tr></thead><tbody>${rows
+    .map((r) => `<tr><td>${esc(r.what)}</td><td class="num">${esc(r.here)}</td><td class="num">${esc(r.host || (cal.host ? '–' : 'not measured'))}</td><td class="num">${esc(r.factor)}</td></tr>`)
     .join('')}</tbody></table>`;
+  const dom = cal.dominance.length
+    ? `<p class="note">What the kernel heap’s call is made of, per scenario and size (measured for the seed loop from the kernel heap and its C loop: the C loop at the smallest size is system calls and fixed kernel work, what it adds with size is the kernel allocating and zeroing pages, what the JavaScript heap adds over it is Node’s; estimated from the calibration otherwise):</p>
+<table class="dominance"><thead><tr><th>scenario</th><th class="num">size</th><th>dominated by</th><th>shares of its time</th></tr></thead><tbody>${cal.dominance
+        .map(
+          (d) =>
+            `<tr><td>${esc(d.scenario)}</td><td class="num">${esc(d.scenario === 'mix' ? `mix (mean ${formatSize(d.size)})` : formatSize(d.size))}</td><td>${esc(COST_NAMES[d.dominant])}</td><td>${esc(formatShares(d.shares))}${d.measured ? '' : ' (estimated)'}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const summary = hardwareSummary(report).filter((l) => l.trim());
+  return `<section id="calibration"><h2>Calibration</h2>
+<p class="note">What each kind of work costs where the benchmark ran${cal.host ? ', on the host, and how much slower it is here' : ''}. A ratio between two heaps carries over to hardware only when what each spends its time on is slowed alike here; the ratios marked ~ are not hardware figures (hover a ratio for its factors).</p>
+<div class="table-wrap">${table}</div>
+${dom}
+${summary.length ? `<p class="note">${esc(summary[0]!.trim())}</p>${summary.length > 1 ? `<ul class="note hardware">${summary.slice(1).map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : ''}` : ''}
+</section>`;
 }
 
 function figure(id: string, caption: string, className = ''): string {
@@ -69,7 +116,12 @@ export function renderHtml(report: BenchReport): string {
     ['Node', m.node],
     ['machine', `${m.cpus} × ${m.cpuModel}, ${formatBytes(m.memoryBytes)} memory${m.inVm ? ', in the VM test bed (QEMU)' : ''}`],
     ['emulated', m.emulated ? 'yes: software emulation (QEMU TCG)' : 'no'],
-    ['run', `${report.date}; up to ${report.options.iterations} calls or ${report.options.maxMs / 1000} s per run${report.options.quick ? ' (--quick)' : ''}`],
+    [
+      'run',
+      `${report.date}; ${report.options.mode ?? (report.options.quick ? 'quick' : 'full')} run` +
+        (report.options.rounds ? `; seed loop in ${report.options.rounds.rounds} interleaved rounds of up to ${report.options.rounds.roundMs} ms per heap, after a warm-up round` : '') +
+        `; other runs up to ${report.options.iterations} calls or ${report.options.maxMs / 1000} s`,
+    ],
     ...(report.mergedRuns ?? []).map((run) => [
       'second boot',
       `Linux ${run.machine.kernel}, ${run.date}: ${run.variants.join(', ')} (rows marked [${run.machine.kernel}]; their ratios are to that boot’s own kernel heap)`,
@@ -82,13 +134,7 @@ export function renderHtml(report: BenchReport): string {
   const notes: string[] = [];
   if (info.mix) notes.push(`mix: ${info.mix.pattern.map((b) => b.toLocaleString('en')).join(', ')} bytes in turn, ${info.mix.live} buffers alive at once`);
   if (info.workers) notes.push(`workers: ${info.workers.threads} worker threads, each with its own heap, started together`);
-  if (info.pressure) {
-    const p = info.pressure;
-    notes.push(
-      `pressure: another process held ${formatBytes(p.heldBytes)} of ${formatBytes(p.availableBefore)} available (${formatBytes(p.availableDuring)} left)` +
-        `${p.stallUs !== undefined ? `; the memory stall (PSI) grew ${(p.stallUs / 1000).toFixed(1)} ms` : ''}${p.hogLost ? '; the OOM killer took that process' : ''}`,
-    );
-  }
+  if (info.pressure) notes.push(...pressureText(info.pressure).map((l) => l.trim()));
   const others = (['mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure', 'share'] as const).filter(has);
 
   return `<!doctype html>
@@ -112,7 +158,9 @@ export function renderHtml(report: BenchReport): string {
   th, td { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left; white-space: nowrap; }
   th { background: #f3f5f9; position: sticky; top: 0; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   .table-wrap { overflow-x: auto; } table.ratios { width: auto; margin-top: 6px; } table.ratios td, table.ratios th { padding: 3px 14px; }
-  span.ns { color: var(--muted); font-size: 11.5px; }
+  span.ns { color: var(--muted); font-size: 11.5px; } span.spread { color: var(--muted); font-size: 11.5px; } span.flag { color: #b45309; font-weight: 700; }
+  td.crosses-one strong { color: #b45309; } td.not-hardware strong { text-decoration: underline dotted; }
+  table.calibration, table.dominance { width: auto; margin-top: 6px; } table.calibration td, table.dominance td { padding: 3px 14px; }
   ul.skipped li { margin: 2px 0; }
   footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 </style>
@@ -122,6 +170,7 @@ export function renderHtml(report: BenchReport): string {
 <p class="lead">The seed series’ dma-buf heap allocation benchmark: every heap side by side with the kernel’s system heap, in one run.</p>
 <dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k!)}</dt><dd>${esc(v!)}</dd>`).join('')}</dl>
 ${banner}
+${calibrationBlock(report)}
 ${
   has('seed')
     ? `<h2>Seed loop: allocate and close the same size</h2>
@@ -129,7 +178,7 @@ ${figure('chart-seed', 'ns per allocate + close, per buffer size and heap (log s
 <h2>Per-patch progression</h2>
 ${figure('chart-progression', 'the seed series one optimisation at a time (sgtable baseline → + higher orders → + page pool → + skip sync), as kernel heap time / this time at each size; above 1 is faster than the kernel heap')}
 <p class="note">Kernel heap time / this heap’s time per allocate + close (above 1 is faster than the kernel heap), and the ns per call:</p>
-<div class="table-wrap">${ratioTable(results, 'seed')}</div>
+<div class="table-wrap">${ratioTable(results, 'seed', report.calibration?.inflation)}</div>
 <h2>Latency distribution</h2>
 <p class="note">One allocate + close, timed on its own: median (p50), 99th percentile and the slowest call.</p>
 <div class="grid">${seedSizes.map((s) => figure(`chart-latency-${s}`, `seed loop at ${formatSize(s)}: p50 / p99 / max (log scale)`)).join('')}</div>`
@@ -143,7 +192,7 @@ ${notes.length ? `<ul class="note">${notes.map((n) => `<li>${esc(n)}</li>`).join
     : ''
 }
 <h2>All results</h2>
-<div class="table-wrap">${resultsTable(results)}</div>
+<div class="table-wrap">${resultsTable(results, report.calibration?.inflation)}</div>
 ${
   report.skipped.length
     ? `<h2>Skipped here</h2><ul class="skipped">${report.skipped.map((s) => `<li><strong>${esc(s.label)}</strong> (<code>${esc(s.variant)}</code>): ${esc(s.reason)}</li>`).join('')}</ul>`

@@ -12,6 +12,7 @@ import {
   seedLoop,
   udmabufCreate,
 } from '@dmaheap/native';
+import type { HardwareVerdict } from './emulation.js';
 import type { Variant } from './variants.js';
 
 export interface Percentiles {
@@ -41,8 +42,24 @@ export interface Result {
   call?: Percentiles;
   alloc?: Percentiles;
   free?: Percentiles;
-  /** Kernel heap's ns/call over this one's, same size and scenario (> 1: faster than the kernel). */
+  /**
+   * Kernel heap's ns/call over this one's, same size and scenario (> 1: faster than the kernel). With rounds:
+   * the median of the per-round ratios.
+   */
   ratioToKernel?: number;
+  /** With rounds: each timed round's median call, ns, in the order the rounds ran (what the ratios use). */
+  rounds?: number[];
+  /** With rounds: each timed round's mean ns per call (the seed's figure; stalls of the emulated guest weigh in it). */
+  roundMeans?: number[];
+  /** With rounds: the per-round ratios to the kernel heap, and their least and greatest. */
+  ratioRounds?: number[];
+  ratioSpread?: { min: number; max: number };
+  /** With rounds: the same from each round's mean ns/call instead of its median call (median, least, greatest). */
+  meanRatio?: { median: number; min: number; max: number };
+  /** The spread has ratios on both sides of 1: which of the two is faster is not settled. */
+  ratioCrossesOne?: boolean;
+  /** Whether the ratio carries over to hardware, from the calibration (emulated runs with a host calibration). */
+  hardware?: HardwareVerdict;
   /** `workers`: how many threads ran the loop at once; ns/call is wall time over all their calls. */
   workers?: number;
   /** Set when the result comes from another boot merged in (`--merge`): the kernel it ran on. Its ratio is to
@@ -222,20 +239,42 @@ export async function shareSamples(heap: Heap, size: number, o: LoopOptions, con
   return r.samples();
 }
 
-/** The seed loop in C inside the native addon: the floor Node's overhead is measured against. */
+/**
+ * The seed loop in C inside the native addon: the floor Node's overhead is measured against. A first timed call
+ * tells how many more fit the time cap (at least `minIterations` in all), which then run in one go; both count.
+ */
 export function seedInCSamples(size: number, o: LoopOptions): Samples {
   const heapFd = openDevice('/dev/dma_heap/system');
   try {
-    seedLoop(heapFd, size, Math.max(1, o.warmup));
-    // Find how many iterations fit the time cap from a short probe, then run them in one go.
-    const probe = Math.min(o.iterations, Math.max(o.minIterations, 3));
-    const probeNs = seedLoop(heapFd, size, probe);
-    const fit = Math.max(probe, Math.floor((o.maxMs * 1e6) / (probeNs / probe)));
-    const n = Math.min(o.iterations, fit);
+    if (o.warmup > 0) seedLoop(heapFd, size, o.warmup);
+    if (o.iterations <= 0) return { n: 0, totalNs: 0, startNs: 0, endNs: 0, bytes: 0, call: new Float64Array(0) };
     const t0 = now();
-    const total = seedLoop(heapFd, size, n);
+    const first = seedLoop(heapFd, size, 1);
+    const more = Math.min(o.iterations - 1, Math.max(o.minIterations - 1, Math.floor((o.maxMs * 1e6 - first) / Math.max(1, first))));
+    const rest = more > 0 ? seedLoop(heapFd, size, more) : 0;
     const t1 = now();
-    return { n, totalNs: total, startNs: Number(t0), endNs: Number(t1), bytes: size * n, call: new Float64Array(0) };
+    const n = 1 + Math.max(0, more);
+    return { n, totalNs: first + rest, startNs: Number(t0), endNs: Number(t1), bytes: size * n, call: new Float64Array(0) };
+  } finally {
+    closeFd(heapFd);
+  }
+}
+
+/**
+ * The seed loop in C, timed call by call in C (one allocate + close per native call; the JavaScript between the
+ * calls is not timed): what the interleaved rounds use, so that a round's median call is known for the C loop too.
+ */
+export function seedInCPerCall(size: number, o: LoopOptions): Samples {
+  const heapFd = openDevice('/dev/dma_heap/system');
+  try {
+    if (o.warmup > 0) seedLoop(heapFd, size, o.warmup);
+    const r = new Recorder(o, false);
+    for (let more = o.iterations > 0; more; ) {
+      const t0 = now();
+      const ns = seedLoop(heapFd, size, 1);
+      more = r.add(t0, t0 + BigInt(Math.round(ns)), size);
+    }
+    return r.samples();
   } finally {
     closeFd(heapFd);
   }

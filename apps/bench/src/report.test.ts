@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { percentiles, seedLine, type Result } from './measure.js';
-import { addRatios, formatBytes, formatNs, formatSize, mergeRuns, parseSize, table, type BenchReport } from './report.js';
+import { parseDdSeconds } from './calibrate.js';
+import { addRatios, calibrationText, formatBytes, formatNs, formatRatio, formatSize, mergeRuns, parseSize, pressureText, ratioText, table, type BenchReport } from './report.js';
 
 const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'vm-quick.json'), 'utf8')) as BenchReport;
 
@@ -42,6 +43,30 @@ describe('ratios to the kernel heap', () => {
     ];
     addRatios(rs);
     expect(rs.map((r) => r.ratioToKernel)).toEqual([1, 2, undefined, 1, 0.5]);
+  });
+
+  it('with rounds: the median of per-round ratios, with the spread, flagged when it crosses 1', () => {
+    const rs = [
+      { ...result('kernel', 'seed', 4096, 100), rounds: [100, 120, 80, 100, 110] },
+      { ...result('skipsync', 'seed', 4096, 100), rounds: [90, 130, 100, 80, 100] },
+      { ...result('pool-system', 'seed', 4096, 40), rounds: [40, 40, 40, 50, 50] },
+    ];
+    addRatios(rs);
+    expect(rs[1]!.ratioRounds!.map((x) => Number(x.toFixed(3)))).toEqual([1.111, 0.923, 0.8, 1.25, 1.1]);
+    expect(rs[1]!.ratioToKernel).toBeCloseTo(1.1);
+    expect(rs[1]!.ratioSpread).toEqual({ min: 0.8, max: 1.25 });
+    expect(rs[1]!.ratioCrossesOne).toBe(true);
+    expect(rs[2]!.ratioToKernel).toBeCloseTo(2.2); // of 2.5, 3, 2, 2, 2.2
+    expect(rs[2]!.ratioCrossesOne).toBe(false);
+    expect(ratioText(rs[1]!)).toBe('×1.10 [0.80–1.25]?');
+    expect(ratioText({ ...rs[2]!, hardware: { heap: ['js'], kernel: ['syscalls'], low: 3, high: 3, holds: false } })).toBe('×2.20 [2.00–3.00]~');
+    const t = table(rs, 'seed').split('\n');
+    expect(t[4]).toMatch(/^skipsync\s+100 ns ×1\.10 \[0\.80–1\.25\]\?$/);
+    expect(t.slice(6).join('\n')).toMatch(/×N \[a–b\]: the median and the least and greatest of the per-round ratios[^]*\?: the spread crosses 1/);
+  });
+
+  it('format ratios with three significant figures or more', () => {
+    expect([0.923, 12.44, 2605.37].map(formatRatio)).toEqual(['×0.92', '×12.4', '×2605']);
   });
 
   it("match the ones in a real run's JSON", () => {
@@ -107,3 +132,64 @@ describe('the JSON of a real run', () => {
     expect(fixture.scenarioInfo.pressure!.heldBytes).toBeGreaterThan(fixture.scenarioInfo.pressure!.availableBefore / 2);
   });
 });
+
+describe('the calibration block', () => {
+  const here = { kernel: '6.12.117+deb12-amd64', cpuModel: 'QEMU TCG', userZeroGBps: 0.2, kernelZeroGBps: 0.14, syscallNs: 9000, cSyscallNs: 8000, jsCallNs: 600, allocNs: 180, zeroBytes: 32 << 20 };
+  const host = { ...here, kernel: '6.1.0-host', userZeroGBps: 40, kernelZeroGBps: 2.3, syscallNs: 3000, cSyscallNs: 1300, jsCallNs: 35, allocNs: 20 };
+  const machine = { ...fixture.machine, inVm: true, emulated: true };
+
+  it('lists each figure here and on the host with the factor, what dominates, and how many ratios hold', () => {
+    const results = [
+      { ...result('kernel', 'seed', 4096, 160), ratioToKernel: 1 },
+      { ...result('pool-system', 'seed', 4096, 40), ratioToKernel: 4, hardware: { heap: ['js' as const], kernel: ['js' as const, 'syscalls' as const], low: 0.3, high: 1, holds: false } },
+    ];
+    const text = calibrationText({
+      machine,
+      results,
+      calibration: { here, host, inflation: { 'kernel-zero': 16, 'user-zero': 200, syscalls: 6, js: 17 }, dominance: [{ scenario: 'seed', size: 4096, shares: { js: 0.75, syscalls: 0.25 }, dominant: 'js', measured: true }] },
+    }).split('\n');
+    expect(t0(text)).toMatch(/^calibration: what each kind of work costs here and on the host/);
+    expect(text.find((l) => l.startsWith('zeroing in userspace'))).toMatch(/0\.200 GB\/s\s+40\.0 GB\/s\s+×200$/);
+    expect(text.find((l) => l.startsWith('JavaScript call'))).toMatch(/600 ns\s+35\.0 ns\s+×17$/);
+    expect(text).toContain('  seed           4 KiB  dominated by JavaScript: JavaScript 75%, system calls 25%');
+    expect(text).toContain('  seed: 0 of 1 ratios hold; 1 are distorted by emulation (marked ~)');
+  });
+
+  it('says so when the host was not measured, or there is no block', () => {
+    const text = calibrationText({ machine, results: [], calibration: { here, dominance: [] } });
+    expect(text).toMatch(/not measured/);
+    expect(text).toMatch(/No host calibration: which ratios hold on hardware is not known/);
+    expect(calibrationText({ machine, results: [] })).toBe('calibration: none in this report');
+  });
+
+  it("reads dd's time", () => {
+    expect(parseDdSeconds('1000+0 records in\n1000+0 records out\n1000 bytes (1.0 kB, 1000 B) copied, 0.00312 s, 320 kB/s\n')).toBe(0.00312);
+    expect(parseDdSeconds('copied, 1.5e-05 s, 66 MB/s')).toBe(1.5e-5);
+    expect(parseDdSeconds('dd: failed to open')).toBeUndefined();
+  });
+});
+
+describe('the pressure lines', () => {
+  it('say what made the pressure, the stall, and what each pool gave back', () => {
+    const lines = pressureText({
+      source: 'cgroup',
+      cgroupLimitBytes: 16 << 20,
+      file: '/usr/bin/node',
+      passes: 12,
+      cgroupEvents: { low: 0, high: 0, max: 5321, oom: 0 },
+      cgroupStallUs: 2_500_000,
+      availableBefore: 1 << 30,
+      availableDuring: 1 << 30,
+      stallUs: 1_234_000,
+      pools: [{ variant: 'pool-system', label: 'bufferPool(systemHeap())', levels: [{ level: 'buffer pool', pressureEvents: 3, trimmedBytes: 9 << 20 }, { level: 'inner page pool', pressureEvents: 1, trimmedBytes: 0 }] }],
+    });
+    expect(lines[0]).toBe("pressure: a child read /usr/bin/node over and over in a memory cgroup of 16 MiB (12 passes; cgroup memory.events: max 5321); memory stall (PSI some, system-wide) grew 1234.0 ms, the cgroup's own 2500.0 ms");
+    expect(lines[1]).toBe('  bufferPool(systemHeap()): buffer pool 3 pressure events, 9 MiB trimmed; inner page pool 1 pressure event, 0 KiB trimmed');
+    // Reports of format 2: a process holding memory.
+    expect(pressureText(fixture.scenarioInfo.pressure!)[0]).toMatch(/^pressure: another process held \d+ MiB of \d+ MiB available; memory stall \(PSI some, system-wide\) grew \d+\.\d ms$/);
+  });
+});
+
+function t0(lines: string[]): string {
+  return lines[0]!;
+}

@@ -1,8 +1,14 @@
 // The report: its JSON shape, ratios to the kernel heap, and the tables printed on the terminal.
+import { calibrationRows, formatShares, type Calibration, COST_NAMES } from './emulation.js';
 import type { Result, Scenario } from './measure.js';
 import type { PressureInfo } from './pressure.js';
+import { crossesOne, roundRatios, spreadOf } from './rounds.js';
+import type { RoundOptions } from './scenarios.js';
 
-export const FORMAT = 'dmaheap-bench/2';
+/** 3: the seed loop in rounds (ratios are medians of per-round ratios, with spreads), the calibration block. */
+export const FORMAT = 'dmaheap-bench/3';
+/** Formats --render and --merge still read. */
+export const READABLE_FORMATS: readonly string[] = ['dmaheap-bench/2', FORMAT];
 
 export interface Machine {
   kernel: string;
@@ -16,7 +22,7 @@ export interface Machine {
 }
 
 export interface BenchReport {
-  format: typeof FORMAT;
+  format: string;
   date: string;
   machine: Machine;
   options: {
@@ -27,7 +33,17 @@ export interface BenchReport {
     minIterations: number;
     quick: boolean;
     scenarios: string[];
+    /** `quick`, `default` or `full` (format 3). */
+    mode?: string;
+    /** The seed loop's interleaved rounds (format 3). */
+    rounds?: RoundOptions;
+    /** Sizes of the scenarios other than the seed loop, when fewer. */
+    otherSizes?: number[];
+    /** Least length of a pressure run, ms. */
+    pressureMs?: number;
   };
+  /** What zeroing, a system call, a JavaScript call and an allocation cost here (and on the host), and what dominates each scenario. */
+  calibration?: Calibration;
   /** What a scenario ran with, beyond its results. */
   scenarioInfo: {
     mix?: { pattern: number[]; live: number };
@@ -39,7 +55,7 @@ export interface BenchReport {
   failures?: Array<{ scenario: Scenario; variant: string; size: number; error: string }>;
   results: Result[];
   /** Other boots whose results were merged in (`--merge`), e.g. the CMA test kernel's. */
-  mergedRuns?: Array<{ date: string; machine: Machine; variants: string[] }>;
+  mergedRuns?: Array<{ date: string; machine: Machine; variants: string[]; calibration?: Calibration }>;
 }
 
 /** The order scenarios run and are shown in. */
@@ -56,13 +72,60 @@ export const SCENARIO_TITLES: Record<Scenario, string> = {
   share: 'per frame: allocate, send the fd to a consumer process, it reads and closes it, then close (the pool recycles)',
 };
 
-/** Sets each result's ratio to the kernel heap's result of the same scenario and size. */
+/**
+ * Sets each result's ratio to the kernel heap's result of the same scenario and size: with rounds on both sides,
+ * the median of the per-round ratios, with their spread; else the ratio of the two ns/call.
+ */
 export function addRatios(results: Result[]): void {
   for (const r of results) {
     const k = results.find((x) => x.variant === 'kernel' && x.size === r.size && x.scenario === r.scenario);
-    if (k && r.nsPerCall > 0) r.ratioToKernel = k.nsPerCall / r.nsPerCall;
+    delete r.ratioRounds;
+    delete r.ratioSpread;
+    delete r.ratioCrossesOne;
+    delete r.meanRatio;
+    const means = k?.roundMeans && r.roundMeans ? roundRatios(k.roundMeans, r.roundMeans) : [];
+    if (means.length) r.meanRatio = spreadOf(means);
+    const perRound = k?.rounds && r.rounds ? roundRatios(k.rounds, r.rounds) : [];
+    if (perRound.length) {
+      const s = spreadOf(perRound);
+      r.ratioToKernel = s.median;
+      r.ratioRounds = perRound;
+      r.ratioSpread = { min: s.min, max: s.max };
+      r.ratioCrossesOne = crossesOne(s);
+    } else if (k && r.nsPerCall > 0) r.ratioToKernel = k.nsPerCall / r.nsPerCall;
     else delete r.ratioToKernel;
   }
+}
+
+/** `×0.92`, `×12.4`, `×2605`. */
+export function formatRatio(x: number): string {
+  return `×${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}`;
+}
+
+/** A ratio with its spread and flags: `×0.92 [0.85–1.10]?~` (`?`: the spread crosses 1; `~`: not a hardware figure). */
+export function ratioText(r: Pick<Result, 'ratioToKernel' | 'ratioSpread' | 'ratioCrossesOne' | 'hardware'>): string {
+  if (r.ratioToKernel === undefined) return '';
+  const spread = r.ratioSpread ? ` [${formatRatio(r.ratioSpread.min).slice(1)}–${formatRatio(r.ratioSpread.max).slice(1)}]` : '';
+  return `${formatRatio(r.ratioToKernel)}${spread}${ratioFlags(r)}`;
+}
+
+export function ratioFlags(r: Pick<Result, 'ratioCrossesOne' | 'hardware'>): string {
+  return `${r.ratioCrossesOne ? '?' : ''}${r.hardware && !r.hardware.holds ? '~' : ''}`;
+}
+
+/** What `?` and `~` mean, for the lines under a table (only the flags it uses). */
+export function flagLegend(results: readonly Result[]): string[] {
+  const out: string[] = [];
+  if (results.some((r) => r.ratioSpread)) {
+    out.push(
+      '×N [a–b]: the median and the least and greatest of the per-round ratios, each the kernel heap\'s median call ÷ this heap\'s median call in the same round; ns per call: the mean over every call of every round (the seed\'s figure)',
+    );
+  }
+  if (results.some((r) => r.ratioCrossesOne)) out.push('?: the spread crosses 1, so which of the two is faster is not settled by this run');
+  if (results.some((r) => r.hardware && !r.hardware.holds)) {
+    out.push('~: not a hardware figure: emulation inflates what this heap spends its time on and what the kernel heap does by different factors (calibration block below)');
+  }
+  return out;
 }
 
 /**
@@ -80,7 +143,7 @@ export function mergeRuns(main: BenchReport, other: BenchReport): BenchReport {
     skipped: main.skipped.filter((s) => !variants.includes(s.variant)),
     ...(failures.length ? { failures } : {}),
     results: [...main.results, ...added],
-    mergedRuns: [...(main.mergedRuns ?? []), { date: other.date, machine: other.machine, variants }],
+    mergedRuns: [...(main.mergedRuns ?? []), { date: other.date, machine: other.machine, variants, ...(other.calibration ? { calibration: other.calibration } : {}) }],
   };
 }
 
@@ -130,7 +193,7 @@ export function table(results: Result[], scenario: Scenario = 'seed'): string {
     ...sizes.map((s) => {
       const r = mine.find((x) => x.variant === id && x.size === s);
       if (!r) return '-';
-      const ratio = r.ratioToKernel === undefined || id === 'kernel' ? '' : ` ×${r.ratioToKernel.toFixed(2)}`;
+      const ratio = r.ratioToKernel === undefined || id === 'kernel' ? '' : ` ${ratioText(r)}`;
       return `${formatNs(r.nsPerCall)}${ratio}`;
     }),
   ]);
@@ -141,5 +204,63 @@ export function table(results: Result[], scenario: Scenario = 'seed'): string {
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.map(line),
+    ...flagLegend(mine).map((l) => `  ${l}`),
   ].join('\n');
+}
+
+/** The calibration block for the terminal: the figures here and on the host, and what dominates each scenario. */
+export function calibrationText(report: Pick<BenchReport, 'calibration' | 'machine' | 'results'>): string {
+  const cal = report.calibration;
+  if (!cal) return 'calibration: none in this report';
+  const rows = calibrationRows(cal);
+  const whereHere = report.machine.inVm ? `guest${report.machine.emulated ? ' (emulated)' : ''}` : 'this machine';
+  const head = ['what', `here: ${whereHere}`, cal.host ? `host (${cal.host.kernel})` : 'host', cal.host ? 'here ÷ host (time)' : ''];
+  const cells = [head, ...rows.map((r) => [r.what, r.here, r.host || (cal.host ? '-' : 'not measured'), r.factor])];
+  const widths = head.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+  const out = [`calibration: what each kind of work costs here${cal.host ? ' and on the host, and how much slower it is here' : ''}`, line(head), ...cells.slice(1).map(line)];
+  if (cal.dominance.length) {
+    out.push('', "what the kernel heap's call is made of, per scenario and size (measured for the seed loop from the kernel heap and its C loop; estimated from the calibration otherwise):");
+    for (const d of cal.dominance) {
+      out.push(`  ${d.scenario.padEnd(12)} ${(d.scenario === 'mix' ? 'mix' : formatSize(d.size)).padStart(7)}  dominated by ${COST_NAMES[d.dominant]}: ${formatShares(d.shares)}${d.measured ? '' : ' (estimated)'}`);
+    }
+  }
+  out.push(...hardwareSummary(report));
+  return out.join('\n');
+}
+
+/** Per scenario: how many of its ratios carry over to hardware by the calibration, and how many do not. */
+export function hardwareSummary(report: Pick<BenchReport, 'calibration' | 'machine' | 'results'>): string[] {
+  if (!report.machine.emulated) return [];
+  if (!report.calibration?.inflation) return ['', 'No host calibration: which ratios hold on hardware is not known from this run.'];
+  const out = ['', 'On hardware (from the calibration: a ratio holds when emulation inflates both sides\' main costs within a factor 2 of each other):'];
+  for (const scenario of SCENARIO_ORDER) {
+    const mine = report.results.filter((r) => r.scenario === scenario && r.hardware);
+    if (!mine.length) continue;
+    const holds = mine.filter((r) => r.hardware!.holds).length;
+    out.push(`  ${scenario}: ${holds} of ${mine.length} ratios hold; ${mine.length - holds} are distorted by emulation (marked ~)`);
+  }
+  return out;
+}
+
+/** The pressure scenario's lines: what made the pressure, how much stall it caused, and what the pools gave back. */
+export function pressureText(p: PressureInfo): string[] {
+  const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
+  const stall = p.stallUs !== undefined ? `; memory stall (PSI some, system-wide) grew ${ms(p.stallUs)}` : '';
+  const head =
+    p.source === 'cgroup'
+      ? `pressure: a child read ${p.file ?? 'a file'} over and over in a memory cgroup of ${formatBytes(p.cgroupLimitBytes ?? 0)}` +
+        `${p.passes !== undefined ? ` (${p.passes} passes` : ' ('}` +
+        `${p.cgroupEvents ? `; cgroup memory.events: ${Object.entries(p.cgroupEvents).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}` : ''})` +
+        `${stall}${p.cgroupStallUs !== undefined ? `, the cgroup's own ${ms(p.cgroupStallUs)}` : ''}${p.hogLost ? '; the child was gone before the end' : ''}`
+      : `pressure: another process held ${formatBytes(p.heldBytes ?? 0)} of ${formatBytes(p.availableBefore)} available${stall}${p.hogLost ? '; the OOM killer took it' : ''}`;
+  const lines = [head];
+  if (p.pools) {
+    if (p.pools.length === 0) lines.push('  no pooling heap ran in it');
+    for (const r of p.pools) {
+      const levels = r.levels.map((l) => `${l.level} ${l.pressureEvents} pressure event${l.pressureEvents === 1 ? '' : 's'}, ${formatBytes(l.trimmedBytes)} trimmed`).join('; ');
+      lines.push(`  ${r.label}: ${levels}${r.variant === 'system-cold' ? ' (its pool is also emptied before every call, by design)' : ''}`);
+    }
+  }
+  return lines;
 }

@@ -11,6 +11,7 @@ import {
   MIX_MEAN_SIZE,
   MIX_PATTERN,
   mixSamples,
+  seedInCPerCall,
   seedInCSamples,
   seedSamples,
   shareSamples,
@@ -24,8 +25,9 @@ import {
   type Samples,
   type Scenario,
 } from './measure.js';
-import { MemoryHog } from './pressure.js';
+import { countersSince, inTestBed, MemoryHog, poolCounters, startCgroupThrash, type PoolCounters, type PoolRelief, type PressureSource } from './pressure.js';
 import type { BenchReport } from './report.js';
+import { concatSamples, roundMeans, roundNs, roundOrder } from './rounds.js';
 import { VARIANTS, type Variant, type VariantKind } from './variants.js';
 import { mergeSamples, WorkerGang } from './workers.js';
 
@@ -49,35 +51,88 @@ export interface Task {
   scenario: Scenario;
   variant: Variant;
   size: number;
+  /** Seed loop in rounds: 0 is the untimed warm-up round, 1..rounds the timed ones. */
+  round?: number;
+  rounds?: number;
 }
+
+/** The seed loop's interleaved rounds (see rounds.ts). */
+export interface RoundOptions {
+  /** Timed rounds, after one untimed warm-up round. */
+  rounds: number;
+  /** A heap's turn in a round stops after this long, once it made `minIterations` calls... */
+  roundMs: number;
+  minIterations: number;
+  /** ...or after this many calls. */
+  iterations: number;
+}
+
+/** The loop options of one heap's turn in a round: no warm-up of its own (the warm-up round did that). */
+export function roundLoop(r: RoundOptions): LoopOptions {
+  return { iterations: r.iterations, maxMs: r.roundMs, warmup: 0, minIterations: r.minIterations };
+}
+
+/** What a task is expected to take before it ran, ms (its time cap): the progress bar's first estimate. */
+export function estimateMs(ctx: Pick<RunContext, 'loop' | 'rounds' | 'pressureMs'>, t: Task): number {
+  if (t.round !== undefined && ctx.rounds) return ctx.rounds.roundMs;
+  if (t.scenario === 'pressure') return Math.max(ctx.loop.maxMs, ctx.pressureMs ?? 0);
+  return ctx.loop.maxMs;
+}
+
+/** The key a task's time is remembered under: a heap at a size in a scenario (the same in every round). */
+export const taskKey = (t: Pick<Task, 'scenario' | 'size'> & { variant: { id: string } }) => `${t.scenario}|${t.variant.id}|${t.size}`;
 
 export interface RunContext {
   loop: LoopOptions;
+  /** The seed loop in interleaved rounds (absent: one run per heap and size, as the other scenarios). */
+  rounds?: RoundOptions;
+  /** The pressure scenario's runs last at least this long, ms, so that the pools' PSI monitors (one sample a second) see them. */
+  pressureMs?: number;
   /** The seed loop's sizes, and the other scenarios' (fewer under --quick). */
   sizes: number[];
   otherSizes: number[];
   info: BenchReport['scenarioInfo'];
   gang?: WorkerGang;
-  hog?: MemoryHog;
+  pressure?: PressureSource;
+  /** What the pools gave back, counted from each heap's opening to its closing (set when the heaps close). */
+  relief?: PoolRelief[];
   /** The `share` scenario's consumer process. */
   consumer?: { child: ChildProcess; channel: FdChannel; consumer: Consumer };
-  /** The heap of the current scenario and variant: opened once, used for every size, closed after. */
-  heap?: { variant: Variant; heap: Heap };
+  /**
+   * The heaps of the current scenario: each opened on first use, used for every size (and round), closed when
+   * the scenario ends. Interleaved rounds need them all open at once, so that pools stay warm between turns.
+   */
+  heaps?: Map<Variant, { heap: Heap; counters: PoolCounters[] }>;
+}
+
+function countersOf(heap: Heap): PoolCounters[] {
+  return poolCounters(heap.stats() as unknown as Record<string, unknown>);
 }
 
 /** The variant's heap, opened on first use within a scenario (as the seed's loop opens its heap once). */
 function heapOf(ctx: RunContext, v: Variant): Heap {
-  if (ctx.heap?.variant !== v) {
-    closeHeap(ctx);
-    ctx.heap = { variant: v, heap: v.open!() };
+  ctx.heaps ??= new Map();
+  let open = ctx.heaps.get(v);
+  if (!open) {
+    const heap = v.open!();
+    open = { heap, counters: countersOf(heap) };
+    ctx.heaps.set(v, open);
   }
-  return ctx.heap.heap;
+  return open.heap;
 }
 
-function closeHeap(ctx: RunContext): void {
-  const open = ctx.heap;
-  delete ctx.heap;
-  open?.heap.close();
+/** Closes one variant's heap (its state is unknown after a failure), or all of them; notes what their pools gave back. */
+function closeHeaps(ctx: RunContext, only?: Variant): void {
+  for (const [v, open] of [...(ctx.heaps ?? [])]) {
+    if (only && v !== only) continue;
+    ctx.heaps!.delete(v);
+    try {
+      const levels = countersSince(open.counters, countersOf(open.heap));
+      if (levels.length) (ctx.relief ??= []).push({ variant: v.id, label: v.label, levels });
+    } finally {
+      open.heap.close();
+    }
+  }
 }
 
 /**
@@ -100,9 +155,10 @@ export const SCENARIOS: ScenarioDef[] = [
     kinds: ['heap', 'c-loop', 'fresh-udmabuf'],
     defaultHeaps: 'all',
     async run(ctx, t) {
-      if (t.variant.kind === 'c-loop') return seedInCSamples(t.size, ctx.loop);
-      if (t.variant.kind === 'fresh-udmabuf') return freshUdmabufSamples(t.size, ctx.loop);
-      return seedSamples(heapOf(ctx, t.variant), t.size, ctx.loop, { cold: t.variant.cold === true });
+      const loop = t.round !== undefined && ctx.rounds ? roundLoop(ctx.rounds) : ctx.loop;
+      if (t.variant.kind === 'c-loop') return t.round !== undefined ? seedInCPerCall(t.size, loop) : seedInCSamples(t.size, loop);
+      if (t.variant.kind === 'fresh-udmabuf') return freshUdmabufSamples(t.size, loop);
+      return seedSamples(heapOf(ctx, t.variant), t.size, loop, { cold: t.variant.cold === true });
     },
   },
   {
@@ -136,17 +192,27 @@ export const SCENARIOS: ScenarioDef[] = [
     kinds: ['heap'],
     defaultHeaps: ['kernel', 'skipsync', 'system-cold', 'pool-kernel', 'pool-system'],
     async setup(ctx) {
-      // Leave just what the heaps keep in reserve (they refuse allocations below it rather than let the OOM
-      // killer in), room for two of the largest buffers and 64 MiB of slack: the kernel then has to reclaim (page
-      // cache, the pools' memory) for what the loop allocates, which is the pressure to measure under. With
-      // 24 MiB of slack a pool that still held its smaller sizes was refused at 32 MiB in one full run.
-      ctx.hog = await MemoryHog.start(heapReserveBytes() + 64 * 2 ** 20 + 2 * Math.max(...ctx.otherSizes));
+      delete ctx.relief;
+      if (inTestBed()) {
+        // Real reclaim in a memory cgroup of its own (see pressure.ts): PSI counts it, and the pools' shrinkers
+        // (which read the system-wide /proc/pressure/memory) act on it.
+        ctx.pressure = await startCgroupThrash();
+        return;
+      }
+      // Elsewhere: leave just what the heaps keep in reserve (they refuse allocations below it rather than let
+      // the OOM killer in), room for two of the largest buffers and 64 MiB of slack: the kernel then has to reclaim
+      // (page cache, the pools' memory) for what the loop allocates. With 24 MiB of slack a pool that still held
+      // its smaller sizes was refused at 32 MiB in one full run.
+      ctx.pressure = await MemoryHog.start(heapReserveBytes() + 64 * 2 ** 20 + 2 * Math.max(...ctx.otherSizes));
     },
     async teardown(ctx) {
-      if (ctx.hog) ctx.info.pressure = await ctx.hog.stop();
-      delete ctx.hog;
+      const pools = ctx.relief ?? [];
+      delete ctx.relief; // the heaps of later scenarios are not this one's
+      if (ctx.pressure) ctx.info.pressure = { ...(await ctx.pressure.stop()), pools };
+      delete ctx.pressure;
     },
-    run: (ctx, t) => seedSamples(heapOf(ctx, t.variant), t.size, ctx.loop, { cold: t.variant.cold === true, yieldEvery: 1 }),
+    run: (ctx, t) =>
+      seedSamples(heapOf(ctx, t.variant), t.size, { ...ctx.loop, maxMs: Math.max(ctx.loop.maxMs, ctx.pressureMs ?? 0) }, { cold: t.variant.cold === true, yieldEvery: 1 }),
   },
   {
     name: 'workers',
@@ -211,23 +277,36 @@ function startConsumer(): NonNullable<RunContext['consumer']> {
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
-/** The runs, in order: by scenario, then heap, then size; with the heaps that cannot run here, and why. */
+/**
+ * The runs, in order: by scenario, then heap, then size; with the heaps that cannot run here, and why. With
+ * `rounds`, the seed loop runs by size, then round (0: the warm-up), then heap in the round's order.
+ */
 export function plan(
   scenarios: string[],
   heaps: string[] | undefined,
   sizes: number[],
   otherSizes: number[] = sizes,
+  rounds = 0,
 ): { tasks: Task[]; skipped: Array<{ variant: string; label: string; reason: string }> } {
   const tasks: Task[] = [];
   const skipped = new Map<string, { variant: string; label: string; reason: string }>();
   for (const def of SCENARIOS.filter((s) => scenarios.includes(s.name))) {
     const wanted = heaps ?? (def.defaultHeaps === 'all' ? VARIANTS.map((v) => v.id) : def.defaultHeaps);
+    const runnable: Variant[] = [];
     for (const v of VARIANTS.filter((x) => wanted.includes(x.id) && def.kinds.includes(x.kind))) {
       const reason = v.skip();
-      if (reason) {
-        skipped.set(v.id, { variant: v.id, label: v.label, reason });
-        continue;
+      if (reason) skipped.set(v.id, { variant: v.id, label: v.label, reason });
+      else runnable.push(v);
+    }
+    if (def.name === 'seed' && rounds > 0) {
+      for (const size of sizes) {
+        for (let round = 0; round <= rounds; round++) {
+          for (const v of roundOrder(runnable, round)) tasks.push({ def, scenario: 'seed', variant: v, size, round, rounds });
+        }
       }
+      continue;
+    }
+    for (const v of runnable) {
       for (const scenario of def.emits) {
         for (const size of def.sizes ?? (def.name === 'seed' ? sizes : otherSizes)) tasks.push({ def, scenario, variant: v, size });
       }
@@ -243,21 +322,31 @@ export interface Failure {
   error: string;
 }
 
+/** What runTasks tells its caller as it goes. */
+export interface RunHooks {
+  before?(t: Task): void;
+  /** A task is done; `r` is set when a result is complete (a single run, or a heap's last round at a size). */
+  done?(t: Task, ms: number, r?: Result): void;
+  failed?(t: Task, f: Failure): void;
+  /** A later round of a heap and size that failed before: not run. */
+  skipped?(t: Task): void;
+}
+
 /**
  * Runs the tasks in order, each scenario's set-up before its first task and its tear-down after its last. A run
  * that throws (a heap refusing an allocation under memory pressure, say) is recorded as a failure and the
- * others go on; a set-up that throws ends the benchmark.
+ * others go on (in rounds, that heap's later rounds at that size are left out); a set-up that throws ends the
+ * benchmark. A heap's rounds at a size become one result once its last round ran: calls and times summed over
+ * the timed rounds, with each round's ns/call in `rounds`.
  */
-export async function runTasks(
-  tasks: Task[],
-  ctx: RunContext,
-  hooks: { before?(t: Task): void; after?(t: Task, r: Result): void; failed?(t: Task, f: Failure): void },
-): Promise<{ results: Result[]; failures: Failure[] }> {
+export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks = {}): Promise<{ results: Result[]; failures: Failure[] }> {
   const results: Result[] = [];
   const failures: Failure[] = [];
+  const inRounds = new Map<string, Samples[]>();
+  const failed = new Set<string>();
   let current: ScenarioDef | undefined;
-  // The reference runs first: warm up the JavaScript paths every heap shares (untimed) so that its first run
-  // does not pay for the JIT compiler on everyone's behalf.
+  // Warm up the JavaScript paths every heap shares (untimed), so that the first run does not pay for the JIT
+  // compiler on everyone's behalf.
   const kernel = tasks.find((t) => t.variant.id === 'kernel')?.variant;
   if (kernel) {
     const heap = kernel.open!();
@@ -270,33 +359,73 @@ export async function runTasks(
   try {
     for (const t of tasks) {
       if (t.def !== current) {
-        closeHeap(ctx);
+        closeHeaps(ctx);
         await current?.teardown?.(ctx);
         current = t.def;
         await current.setup?.(ctx);
       }
+      const key = taskKey(t);
+      if (failed.has(key)) {
+        hooks.skipped?.(t);
+        continue;
+      }
       hooks.before?.(t);
+      const t0 = Date.now();
       let samples: Samples;
       try {
         samples = await t.def.run(ctx, t);
       } catch (err) {
-        closeHeap(ctx); // its state is unknown now: the next size starts from a fresh heap
+        closeHeaps(ctx, t.variant); // its state is unknown now: the next run starts from a fresh heap
         const f: Failure = { scenario: t.scenario, variant: t.variant.id, size: t.size, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
         failures.push(f);
+        failed.add(key);
+        inRounds.delete(key);
         hooks.failed?.(t, f);
+        continue;
+      }
+      const ms = Date.now() - t0;
+      if (t.round !== undefined && t.rounds !== undefined) {
+        if (t.round === 0) {
+          hooks.done?.(t, ms); // the warm-up round: not timed
+          continue;
+        }
+        const got = inRounds.get(key) ?? [];
+        got.push(samples);
+        inRounds.set(key, got);
+        if (t.round < t.rounds) {
+          hooks.done?.(t, ms);
+          continue;
+        }
+        inRounds.delete(key);
+        const r = toResult(t.variant, t.scenario, t.size, ctx.rounds!.iterations * got.length, concatSamples(got));
+        r.rounds = roundNs(got);
+        r.roundMeans = roundMeans(got);
+        results.push(r);
+        hooks.done?.(t, ms, r);
         continue;
       }
       const threads = t.scenario === 'workers' ? WORKER_THREADS : 1;
       const r = toResult(t.variant, t.scenario, t.size, ctx.loop.iterations * threads, samples);
       if (threads > 1) r.workers = threads;
       results.push(r);
-      hooks.after?.(t, r);
+      hooks.done?.(t, ms, r);
     }
   } finally {
-    closeHeap(ctx);
+    closeHeaps(ctx);
     await current?.teardown?.(ctx);
     await ctx.gang?.close();
     delete ctx.gang;
   }
-  return { results, failures };
+  return { results: inPlanOrder(results, tasks), failures };
+}
+
+/** Results by scenario (as planned), then heap (as listed in VARIANTS), then size: rounds finish in rotating order. */
+export function inPlanOrder(results: Result[], tasks: readonly Pick<Task, 'scenario'>[]): Result[] {
+  const scenarios = [...new Set(tasks.map((t) => t.scenario))];
+  const ids = VARIANTS.map((v) => v.id);
+  const rank = (r: Result) => [scenarios.indexOf(r.scenario), ids.indexOf(r.variant), r.size] as const;
+  return results
+    .map((r, i) => ({ r, i, k: rank(r) }))
+    .sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2] || a.i - b.i)
+    .map((x) => x.r);
 }

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Samples } from './measure.js';
+import { concatSamples, crossesOne, median, roundMeans, roundNs, roundOrder, roundRatios, spreadOf } from './rounds.js';
+
+describe('medians and spreads', () => {
+  it('take the middle value, or the mean of the two middle ones', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+    expect(spreadOf([1.2, 0.9, 1.1, 1.0, 1.3])).toEqual({ median: 1.1, min: 0.9, max: 1.3 });
+  });
+
+  it('flag a spread with ratios on both sides of 1', () => {
+    expect(crossesOne({ min: 0.9, max: 1.3 })).toBe(true);
+    expect(crossesOne({ min: 1.01, max: 1.3 })).toBe(false);
+    expect(crossesOne({ min: 0.5, max: 0.99 })).toBe(false);
+    expect(crossesOne({ min: 1, max: 1 })).toBe(false); // the kernel against itself
+  });
+});
+
+describe('the rounds', () => {
+  it('rotate the order, reversed every other round, so that each heap runs first and last', () => {
+    const heaps = ['kernel', 'kernel-c', 'skipsync', 'pool'];
+    expect([0, 1, 2, 3].map((r) => roundOrder(heaps, r).join(' '))).toEqual([
+      'kernel kernel-c skipsync pool',
+      'kernel-c kernel pool skipsync',
+      'skipsync pool kernel kernel-c',
+      'pool skipsync kernel-c kernel',
+    ]);
+    const firsts = new Set([0, 1, 2, 3, 4, 5, 6, 7].map((r) => roundOrder(heaps, r)[0]));
+    const lasts = new Set([0, 1, 2, 3, 4, 5, 6, 7].map((r) => roundOrder(heaps, r).at(-1)));
+    expect(firsts.size).toBe(4);
+    expect(lasts.size).toBe(4);
+    for (let r = 0; r < 8; r++) expect([...roundOrder(heaps, r)].sort()).toEqual([...heaps].sort());
+    expect(roundOrder([], 3)).toEqual([]);
+  });
+
+  it('give per-round ratios of the kernel over the heap, round by round', () => {
+    expect(roundRatios([100, 200, 300], [50, 400, 300])).toEqual([2, 0.5, 1]);
+    expect(roundRatios([100, 200], [50])).toEqual([2]); // a missing round is left out
+    expect(roundRatios([100, 0], [50, 10])).toEqual([2]);
+  });
+
+  it('join into one set of samples: calls and times add up', () => {
+    const s = (n: number, per: number, start: number): Samples => ({
+      n,
+      totalNs: n * per,
+      startNs: start,
+      endNs: start + n * per,
+      bytes: n * 4096,
+      call: Float64Array.from({ length: n }, () => per),
+      alloc: Float64Array.from({ length: n }, () => per / 2),
+    });
+    const rounds = [s(2, 100, 1000), s(3, 200, 5000)];
+    const m = concatSamples(rounds);
+    expect(m.n).toBe(5);
+    expect(m.totalNs).toBe(800);
+    expect([m.startNs, m.endNs]).toEqual([1000, 5600]);
+    expect([...m.call]).toEqual([100, 100, 200, 200, 200]);
+    expect(m.alloc?.length).toBe(5);
+    expect(m.free).toBeUndefined();
+    expect(roundNs(rounds)).toEqual([100, 200]);
+  });
+
+  it("take each round's median call for the ratios, so that a stalled call does not decide the round", () => {
+    const stalled: Samples = { n: 3, totalNs: 5200, startNs: 0, endNs: 5200, bytes: 0, call: Float64Array.from([100, 5000, 100, 0]) };
+    const untimed: Samples = { n: 4, totalNs: 400, startNs: 0, endNs: 400, bytes: 0, call: new Float64Array(0) };
+    expect(roundNs([stalled, untimed])).toEqual([100, 100]); // the fourth slot is unused; without calls: the mean
+    expect(roundMeans([stalled, untimed]).map(Math.round)).toEqual([1733, 100]);
+  });
+});
