@@ -2,7 +2,8 @@
 // otherwise inside the VM test bed: the host's calibration first (what zeroing, system calls and JavaScript
 // cost on this machine, for the report's calibration block), then every heap on Debian's stock kernel, then
 // the CMA heaps in a second boot on the CMA test kernel (Debian's x86 kernels have no CMA), merged into one
-// report. What each boot runs, with its writable directories, is planned in apps/bench/src/vm-plan.ts.
+// report; with `--arch arm64`, one boot of the arm64 test kernel (every heap, CMA too) into bench-arm64.json. What
+// each boot runs, with its writable directories, is planned in apps/bench/src/vm-plan.ts.
 // Arguments after `--` go to the benchmark (see apps/bench/README.md).
 import { existsSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -18,16 +19,20 @@ const args = process.argv.slice(2);
 
 // Re-rendering the HTML of an earlier run, the host's calibration alone, or the usage, needs no dma-buf heap.
 if (optionValue(args, 'render') || optionValue(args, 'calibrate') || args.includes('--help') || args.includes('--list')) process.exit(here(args));
-if (existsSync('/dev/dma_heap') && existsSync('/dev/udmabuf') && process.env.DMAHEAP_FORCE_VM !== '1') {
+const otherArch = (optionValue(args, 'arch') ?? process.arch) !== process.arch;
+if (!otherArch && existsSync('/dev/dma_heap') && existsSync('/dev/udmabuf') && process.env.DMAHEAP_FORCE_VM !== '1') {
   console.log('Running on this machine (its kernel has /dev/dma_heap and /dev/udmabuf).');
-  process.exit(here(optionValue(args, 'json') ? args : [...args, '--json', 'bench-results/bench.json']));
+  const own = args.filter((a, i) => !a.startsWith('--arch') && args[i - 1] !== '--arch');
+  process.exit(here(optionValue(own, 'json') ? own : [...own, '--json', 'bench-results/bench.json']));
 }
 
-const { runInVm, ensureCmaKernel, cmaKernelBuildTime, VM_CMA_SIZE } = await import('../tools/vm/dist/index.js');
+const { runInVm, ensureCmaKernel, ensureTestKernel, cmaKernelBuildTime, VM_ARM64_TEST_SETUP, VM_CMA_SIZE } = await import('../tools/vm/dist/index.js');
 const drawBar = barWanted(process.stderr, process.env);
 const plan = planBench(args, { root, cmaCmdline: `cma=${VM_CMA_SIZE}`, progressLines: drawBar });
 console.log(
-  `Running inside the VM test bed (${plan.memory} guest): this kernel lacks /dev/dma_heap or /dev/udmabuf. Under software emulation, read the ratios, not the absolute times.`,
+  plan.arch === 'arm64'
+    ? `Running inside the VM test bed's arm64 guest (${plan.memory}). Under software emulation, read the ratios, not the absolute times.`
+    : `Running inside the VM test bed (${plan.memory} guest): this kernel lacks /dev/dma_heap or /dev/udmabuf. Under software emulation, read the ratios, not the absolute times.`,
 );
 const started = Date.now();
 // The guest cannot make mount points on the host's read-only root: the report directories are made here.
@@ -77,11 +82,15 @@ for (const [i, run] of plan.runs.entries()) {
     if (cmaKernelBuildTime() === undefined) console.log('[bench] building the CMA test kernel first (once, about 6-13 minutes on 2 cores)');
     options.kernel = ensureCmaKernel();
   }
-  const out = outputFor(run.boot === 'cma' ? 'CMA' : 'stock', i + 1, plan.runs.length);
+  if (run.boot === 'arm64') {
+    if (cmaKernelBuildTime('arm64') === undefined) console.log('[bench] building the arm64 test kernel first (once; npm test builds it too)');
+    Object.assign(options, { hugepages: VM_ARM64_TEST_SETUP.hugepages, setup: VM_ARM64_TEST_SETUP.setup }, { kernel: ensureTestKernel('arm64') });
+  }
+  const out = outputFor({ cma: 'CMA', arm64: 'arm64', stock: 'stock' }[run.boot], i + 1, plan.runs.length);
   const r = await runInVm({ ...options, onLine: out.onLine });
   out.end();
   booted.add(run.boot);
-  const name = run.boot === 'cma' ? `the CMA kernel ${options.kernel.release}` : 'the stock kernel';
+  const name = run.boot === 'stock' ? 'the stock kernel' : `the ${run.boot === 'cma' ? 'CMA' : 'arm64 test'} kernel ${options.kernel.release}`;
   console.log(`[bench] VM run on ${name}: exit ${r.exitCode}, ${(r.durationMs / 1000).toFixed(0)} s (${r.accel})`);
   exitCode ||= r.exitCode;
 }

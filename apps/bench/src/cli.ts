@@ -171,6 +171,7 @@ if (values['host-calibration']) {
 
 const machine: BenchReport['machine'] = {
   kernel: release(),
+  arch: process.arch,
   node: process.version,
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -179,7 +180,7 @@ const machine: BenchReport['machine'] = {
   emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(readCpuInfo()),
 };
 console.log(
-  `dmaheap-bench on Linux ${machine.kernel}, Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}` +
+  `dmaheap-bench on Linux ${machine.kernel} (${machine.arch}), Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}` +
     `${machine.inVm ? ', in the VM test bed' : ''}${machine.emulated ? ' under software emulation: compare ratios, not absolute times' : ''}`,
 );
 

@@ -12,6 +12,8 @@ export const READABLE_FORMATS: readonly string[] = ['dmaheap-bench/2', FORMAT];
 
 export interface Machine {
   kernel: string;
+  /** `process.arch` where it ran (absent in reports from before it was recorded). */
+  arch?: string;
   node: string;
   cpus: number;
   cpuModel: string;

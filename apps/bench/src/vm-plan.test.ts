@@ -66,4 +66,18 @@ describe('the argument helpers', () => {
   it('share a directory once, inside another shared one not at all', () => {
     expect(writableDirs('/r', ['/r/bench-results', '/var/tmp/x/sub', '/var/tmp/x', '/var/tmp/xy'])).toEqual(['/r', '/var/tmp/x', '/var/tmp/xy']);
   });
+
+  it('--arch arm64: one boot of the arm64 test kernel with every heap (CMA too), its own JSON, no merge', () => {
+    const p = plan(['--quick', '--arch', 'arm64']);
+    expect(p.arch).toBe('arm64');
+    expect(p.runs.map((r) => r.boot)).toEqual(['arm64']);
+    const [run] = p.runs;
+    expect(run!.options.command).toEqual([
+      'node', 'apps/bench/dist/cli.js', '--quick', '--json', 'bench-results/bench-arm64.json', '--host-calibration', `${root}/bench-results/host-calibration.json`,
+    ]);
+    expect(run!.options.cmdline).toBe('cma=256M');
+    expect(p.merge).toBeUndefined();
+    expect(plan(['--arch=x64']).runs.map((r) => r.boot)).toEqual(['stock', 'cma']);
+    expect(() => plan(['--arch', 'riscv64'])).toThrow(/x64 or arm64/);
+  });
 });

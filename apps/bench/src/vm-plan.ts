@@ -1,10 +1,13 @@
 // What scripts/bench.mjs does when this kernel lacks dma-buf heaps: the runs it boots (Debian's stock kernel, then
-// the CMA test kernel for the CMA heaps), with the arguments, writable directories and environment of each, and
-// the merge after. Pure (no I/O), so that a host test can check the plumbing without a VM.
+// the CMA test kernel for the CMA heaps; with `--arch arm64` one boot of the arm64 test kernel, which has CMA
+// too), with the arguments, writable directories and environment of each, and the merge after. Pure (no I/O), so
+// that a host test can check the plumbing without a VM.
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 export const CMA_HEAPS = ['cma', 'cma-heap', 'pool-cma'] as const;
 export const DEFAULT_JSON = 'bench-results/bench.json';
+export const DEFAULT_ARM64_JSON = 'bench-results/bench-arm64.json';
+export const ARCHES = ['x64', 'arm64'] as const;
 
 /** The value of `--name V` or `--name=V` in args. */
 export function optionValue(args: readonly string[], name: string): string | undefined {
@@ -15,12 +18,17 @@ export function optionValue(args: readonly string[], name: string): string | und
 
 /** args with `--name` set to value (replacing it where given). */
 export function withOption(args: readonly string[], name: string, value: string): string[] {
+  return [...withoutOption(args, name), `--${name}`, value];
+}
+
+/** args without `--name V` / `--name=V`. */
+export function withoutOption(args: readonly string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === `--${name}`) i++;
     else if (!args[i]!.startsWith(`--${name}=`)) out.push(args[i]!);
   }
-  return [...out, `--${name}`, value];
+  return out;
 }
 
 /** The directories to share writable: `root`, and each other one not inside a directory already listed. */
@@ -37,9 +45,9 @@ export function writableDirs(root: string, dirs: readonly string[]): string[] {
 }
 
 export interface VmRunPlan {
-  /** Which boot: the stock kernel's (every heap but the CMA ones), or the CMA kernel's. */
-  boot: 'stock' | 'cma';
-  /** What runInVm gets (with the kernel filled in by the caller for the CMA boot). */
+  /** Which boot: the stock kernel's (every heap but the CMA ones), the CMA kernel's, or the arm64 kernel's (all). */
+  boot: 'stock' | 'cma' | 'arm64';
+  /** What runInVm gets (with the kernel filled in by the caller for the CMA and arm64 boots). */
   options: {
     command: string[];
     cwd: string;
@@ -54,8 +62,10 @@ export interface VmRunPlan {
 }
 
 export interface BenchPlan {
-  /** The arguments with the JSON's default filled in. */
+  /** The arguments with the JSON's default filled in (and `--arch` taken out: the guest's own is the one). */
   args: string[];
+  /** The guest's architecture: `x64`, or `arm64` (the arm64 guest, one boot). */
+  arch: (typeof ARCHES)[number];
   quick: boolean;
   memory: string;
   /** The host's calibration figures: written on the host first, read by every boot. Absolute. */
@@ -86,8 +96,10 @@ export interface PlanOptions {
 export function planBench(argv: readonly string[], o: PlanOptions): BenchPlan {
   const cli = o.cli ?? ['node', 'apps/bench/dist/cli.js'];
   const root = resolve(o.root);
-  let args = [...argv];
-  if (!optionValue(args, 'json')) args.push('--json', DEFAULT_JSON);
+  const arch = (optionValue(argv, 'arch') ?? 'x64') as BenchPlan['arch'];
+  if (!ARCHES.includes(arch)) throw new Error(`--arch ${arch}: the test bed boots ${ARCHES.join(' or ')} guests`);
+  let args = withoutOption(argv, 'arch');
+  if (!optionValue(args, 'json')) args.push('--json', arch === 'arm64' ? DEFAULT_ARM64_JSON : DEFAULT_JSON);
   const quick = args.includes('--quick');
   // The pressure scenario no longer fills the guest's memory (it uses a memory cgroup), so the size matters less:
   // 2 GiB holds every heap's pools at 32 MiB with room to spare; --quick keeps its small guest.
@@ -112,6 +124,11 @@ export function planBench(argv: readonly string[], o: PlanOptions): BenchPlan {
     timeoutMs: 60 * 60_000,
   };
   const runs: VmRunPlan[] = [];
+  if (arch === 'arm64') {
+    // The arm64 test kernel has the system heap, CMA (with the caller's cma=), udmabuf: every heap in one boot.
+    runs.push({ boot: 'arm64', options: { ...base, command: [...cli, ...args], cmdline: o.cmaCmdline }, json: abs(json) });
+    return { args, arch, quick, memory, hostCalibration, calibrate: [...cli, '--calibrate', hostCalibration], mkdirs, runs, cmaHeaps: [] };
+  }
   if (stockHeaps?.length !== 0) runs.push({ boot: 'stock', options: { ...base, command: [...cli, ...args] }, json: abs(json) });
   let merge: string[] | undefined;
   let mergeInputs: [string, string] | undefined;
@@ -127,6 +144,7 @@ export function planBench(argv: readonly string[], o: PlanOptions): BenchPlan {
   }
   return {
     args,
+    arch,
     quick,
     memory,
     hostCalibration,
