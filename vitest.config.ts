@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects: `host` runs pure TypeScript tests anywhere; `vm` runs tests of kernel behaviour and is
-// started inside the VM test bed (scripts/test.mjs), against Debian's 6.12 kernel; `lowmem` runs memory
+// The projects: `host` runs pure TypeScript tests anywhere; `vm` runs tests of kernel behaviour and is
+// started inside the VM test bed (scripts/test.mjs), against Debian's 6.12 kernel; `noinit` runs the
+// fresh-memory tests in a boot of that kernel that does not clear pages at allocation; `lowmem` runs memory
 // exhaustion (`*.lowmem.vm.test.ts`) in its own small boot, where nothing else runs beside it; `cma` runs the
 // tests that need contiguous memory (`*.cma.vm.test.ts`), in a boot on the CMA kernel the test bed builds.
 export default defineConfig({
@@ -21,7 +22,17 @@ export default defineConfig({
         test: {
           name: 'vm',
           include: ['{packages,apps,tools}/*/src/**/*.vm.test.ts'],
-          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/*.arm64.vm.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/*.noinit.vm.test.ts', '**/*.arm64.vm.test.ts', '**/node_modules/**', '**/dist/**'],
+          pool: 'forks',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'noinit',
+          include: ['{packages,apps,tools}/*/src/**/*.noinit.vm.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
           pool: 'forks',
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -1,5 +1,5 @@
 // `npm test` after set-up: unit tests on the host; kernel tests inside the VM (or directly, where this kernel
-// has /dev/dma_heap and /dev/udmabuf); memory exhaustion in a small VM of its own; the contiguous-memory tests
+// has /dev/dma_heap and /dev/udmabuf); fresh memory in a boot that does not clear pages; memory exhaustion in a small VM of its own; the contiguous-memory tests
 // in a boot on the CMA kernel the test bed builds (or directly, where this kernel has a CMA heap); then one
 // line `N passed, N failed` for all of them together.
 import { spawnSync } from 'node:child_process';
@@ -33,7 +33,7 @@ const totals = [count('host', host.status ?? 1)];
 
 const kernelHere = existsSync('/dev/dma_heap') && existsSync('/dev/udmabuf');
 const forceVm = process.env.DMAHEAP_FORCE_VM === '1';
-const { runInVm, VM_TEST_SETUP, ensureCmaKernel, ensureTestKernel, cmaKernelBuildTime, VM_CMA_TEST_SETUP, VM_ARM64_TEST_SETUP, VM_ARM64_16K_SETUP } = await import(
+const { runInVm, VM_TEST_SETUP, VM_NOINIT_SETUP, ensureCmaKernel, ensureTestKernel, cmaKernelBuildTime, VM_CMA_TEST_SETUP, VM_ARM64_TEST_SETUP, VM_ARM64_16K_SETUP } = await import(
   '../tools/vm/dist/index.js'
 );
 // The scratch projects the host's pack test installed from the packed tarballs (outside the checkout): the VM
@@ -67,6 +67,16 @@ async function suite(name, { here, what, vm, project = name }) {
 // About 20 minutes of tests under TCG on 2 cores; the guest is given twice that before it is killed.
 totals.push(
   await suite('vm', { here: kernelHere, what: 'kernel tests (stock Debian 6.12)', vm: () => ({ ...VM_TEST_SETUP, timeoutMs: 40 * 60_000 }) }),
+);
+
+// Fresh memory reads zero where the kernel does not clear pages at allocation: a boot with init_on_alloc=0 (on a
+// machine with real heaps only when it was booted so).
+totals.push(
+  await suite('noinit', {
+    here: kernelHere && /(^|\s)init_on_alloc=0(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8')),
+    what: 'fresh-memory tests (pages not cleared at allocation: init_on_alloc=0)',
+    vm: () => VM_NOINIT_SETUP,
+  }),
 );
 
 // Exhaustion drives every heap until it refuses: alone, in a 1 GiB guest (on a machine with real heaps only
@@ -137,7 +147,7 @@ function minutes(ms) {
 const passed = totals.reduce((n, t) => n + t.passed, 0);
 const failed = totals.reduce((n, t) => n + t.failed, 0);
 const part = (label, t) => `${label} ${t.passed}/${t.passed + t.failed}`;
-const labels = ['host', 'kernel', 'lowmem', 'cma', 'arm64', ...(arm64Full ? ['arm64-full', 'arm64-16k'] : [])];
+const labels = ['host', 'kernel', 'noinit', 'lowmem', 'cma', 'arm64', ...(arm64Full ? ['arm64-full', 'arm64-16k'] : [])];
 console.error(`[test] ${labels.map((l, i) => part(l, totals[i])).join(', ')}, ${minutes(Date.now() - started)}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -209,7 +209,7 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
     expect(dominance.length).toBe(cal.dominance.length);
     expect(dominance.map((d) => d[2])).toEqual(cal.dominance.map((d) => COST_NAMES[d.dominant]));
     // The calibration comes before the first chart, and each boot merged in names its kernel.
-    const order = await page.evaluate(() => [...document.querySelectorAll('#calibration, #chart-seed')].map((e) => e.id));
+    const order = await page.locator('#calibration, #chart-seed').evaluateAll((els) => els.map((e) => e.id));
     expect(order).toEqual(['calibration', 'chart-seed']);
     expect(await block.locator('ul.hardware').innerText()).toMatch(/seed: \d+ of \d+ ratios hold/);
   });

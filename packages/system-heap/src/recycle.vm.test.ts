@@ -3,9 +3,7 @@
 //   2. a buffer another process still holds is not recycled until that process lets go (fdinfo `count`);
 //   3. trim() gives pooled memory back to the kernel (Shmem / MemAvailable in /proc/meminfo);
 //   4. pools shrink under real memory pressure (PSI in /proc/pressure/memory);
-//   5. no fd is left open after heap.close();
-//   6. memory fresh from the kernel reads zero, on a kernel that does not clear pages when it allocates them
-//      (the test bed boots with init_on_alloc=0, as kernels built without INIT_ON_ALLOC_DEFAULT_ON run).
+//   5. no fd is left open after heap.close().
 // Run: node tools/vm/dist/cli.js --memory 3G -- node node_modules/vitest/vitest.mjs run --project vm packages/system-heap/src/recycle.vm.test.ts
 // (prefix the guest command with `env DMAHEAP_GUEST_PRESSURE=1` for rule 4 with the whole guest short of memory).
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -14,22 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { DmaBuf, Heap } from '@dmaheap/core';
-import {
-  addSeals,
-  bufSyncEnd,
-  bufSyncStart,
-  closeFd,
-  constants,
-  fallocate,
-  ftruncate,
-  kernelHeap,
-  memfdCreate,
-  mmapFd,
-  munmap,
-  openDevice,
-  openFdCount,
-  udmabufCreate,
-} from '@dmaheap/native';
+import { bufSyncEnd, bufSyncStart, closeFd, kernelHeap, mmapFd, munmap, openFdCount } from '@dmaheap/native';
 import { bufferPool, readMemoryStall, type PressureOptions } from '@dmaheap/pagepool';
 import { systemHeap } from './index.js';
 
@@ -154,25 +137,6 @@ function churn(heap: RecyclingHeap, size: number, n: number, label: string, dirt
   }
 }
 
-/**
- * Leaves `bytes` of free memory holding 0xA5: a memfd filled and closed, its pages back in the kernel's free
- * lists, where the next allocations find them.
- */
-function dirtyFreeMemory(bytes: number): void {
-  const memfd = memfdCreate('dmaheap-dirt');
-  try {
-    ftruncate(memfd, bytes);
-    const view = new Uint8Array(mmapFd(memfd, { length: bytes }));
-    view.fill(0xa5);
-    munmap(view.buffer as ArrayBuffer);
-  } finally {
-    closeFd(memfd);
-  }
-}
-
-/** The kernel leaves the pages it allocates as they were (booted with init_on_alloc=0, as the test bed does). */
-const kernelLeavesPagesDirty = /(^|\s)init_on_alloc=0(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8'));
-
 /** A pattern byte that is never 0. */
 const pattern = (i: number) => 0x11 + (i % 0xee);
 
@@ -220,61 +184,7 @@ class Holder {
 
 /* ---------------- the tests ---------------- */
 
-describe('fresh memory (the kernel under test)', () => {
-  it.runIf(kernelLeavesPagesDirty)('control: a udmabuf over fallocated memfd pages shows what was in that memory before', () => {
-    // Not one of our heaps: what the system heap must never do. fallocate gives a shmem file its pages without
-    // clearing them (shmem clears a page on its first read or fault instead), and udmabuf pins the pages it
-    // finds as they are. Without init_on_alloc nothing else clears them, so the dma-buf shows old memory.
-    const fds = openFdCount();
-    dirtyFreeMemory(256 * MiB);
-    const size = 16 * MiB;
-    const memfd = memfdCreate('dmaheap-fallocate-control', { allowSealing: true });
-    const dev = openDevice('/dev/udmabuf', constants.O_RDWR);
-    try {
-      ftruncate(memfd, size);
-      addSeals(memfd, ['shrink', 'grow']);
-      fallocate(memfd, 0, size);
-      const ufd = udmabufCreate(dev, { memfd, size });
-      try {
-        const view = new Uint8Array(mmapFd(ufd, { length: size }));
-        let stale = 0;
-        for (let p = 0; p < size; p += 4 * KiB) if (firstNonZero(view.subarray(p, p + 4 * KiB)) >= 0) stale++;
-        munmap(view.buffer as ArrayBuffer);
-        console.log(`[recycle] control: ${stale} of ${size / (4 * KiB)} fallocated pages pinned by udmabuf hold old data`);
-        expect(stale).toBeGreaterThan(0);
-      } finally {
-        closeFd(ufd);
-      }
-    } finally {
-      closeFd(dev);
-      closeFd(memfd);
-    }
-    expect(openFdCount()).toBe(fds);
-  });
-});
-
 describe.each(HEAPS)('$label', (c) => {
-  it('never hands out what was in memory before: every page fresh from the kernel reads zero', () => {
-    const start = openFdCount();
-    dirtyFreeMemory(256 * MiB);
-    const heap = c.open();
-    const bufs: DmaBuf[] = [];
-    try {
-      // All held at once, so each is memory the heap had not handed out before (about 42 MiB).
-      for (const [size, n] of [[4 * KiB, 16], [64 * KiB, 16], [1 * MiB, 8], [8 * MiB, 4]] as const) {
-        for (let i = 0; i < n; i++) {
-          const buf = heap.allocate(size);
-          bufs.push(buf);
-          expectZero(buf, `${c.label}, ${size} bytes, fresh buffer ${i + 1}/${n}`);
-        }
-      }
-    } finally {
-      for (const b of bufs) b.close();
-      heap.close();
-    }
-    expect(openFdCount()).toBe(start);
-  });
-
   it('never hands out stale data: a buffer the CPU wrote comes back zeroed (4 KiB to 3 MiB, many rounds)', () => {
     const start = openFdCount();
     const heap = c.open();

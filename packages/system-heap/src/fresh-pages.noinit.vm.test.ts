@@ -1,0 +1,129 @@
+// Memory fresh from the kernel reads zero, on a kernel that does not clear pages as it allocates them: kernels
+// built without INIT_ON_ALLOC_DEFAULT_ON (the test bed's CMA and arm64 kernels, many embedded ones; Debian turns
+// it on). Run in a boot of its own with `init_on_alloc=0` (vitest project `noinit`, VM_NOINIT_SETUP), where
+// memory handed out before it was cleared shows the old data it held.
+// Run: node tools/vm/dist/cli.js --test-setup --cmdline init_on_alloc=0 -- node node_modules/vitest/vitest.mjs run --project noinit
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { DmaBuf, Heap } from '@dmaheap/core';
+import { addSeals, closeFd, constants, fallocate, ftruncate, kernelHeap, memfdCreate, mmapFd, munmap, openDevice, openFdCount, udmabufCreate } from '@dmaheap/native';
+import { bufferPool } from '@dmaheap/pagepool';
+import { allBytes } from '@dmaheap/vm/guest';
+import { systemHeap } from './index.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const PAGE = 4 * KiB;
+
+const HEAPS: { label: string; open: () => Heap }[] = [
+  { label: "kernelHeap('system')", open: () => kernelHeap('system') },
+  { label: 'systemHeap()', open: () => systemHeap() },
+  { label: "systemHeap({ zero: 'on-alloc' })", open: () => systemHeap({ zero: 'on-alloc' }) },
+  { label: 'systemHeap({ orders: [0] })', open: () => systemHeap({ orders: [0] }) },
+  { label: "bufferPool(kernelHeap('system'))", open: () => bufferPool(kernelHeap('system')) },
+  { label: 'bufferPool(systemHeap())', open: () => bufferPool(systemHeap()) },
+];
+
+/**
+ * Leaves `bytes` of free memory holding 0xA5: a memfd filled and closed, its pages back in the kernel's free
+ * lists, where the next allocations find them.
+ */
+function dirtyFreeMemory(bytes: number): void {
+  const memfd = memfdCreate('dmaheap-dirt');
+  try {
+    ftruncate(memfd, bytes);
+    const view = new Uint8Array(mmapFd(memfd, { length: bytes }));
+    view.fill(0xa5);
+    munmap(view.buffer as ArrayBuffer);
+  } finally {
+    closeFd(memfd);
+  }
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Index of the first non-zero byte, or -1 (compared against zeroes in C first; scanned only when it fails). */
+const firstNonZero = (view: Uint8Array): number => (allBytes(view, 0) ? -1 : view.findIndex((x) => x !== 0));
+
+describe('this boot', () => {
+  it('does not clear pages at allocation (init_on_alloc=0 on the command line)', () => {
+    expect(readFileSync('/proc/cmdline', 'utf8')).toMatch(/(^|\s)init_on_alloc=0(\s|$)/);
+  });
+
+  it('control: a udmabuf over fallocated memfd pages shows what was in that memory before', () => {
+    // Not one of our heaps: what the system heap must never do. fallocate gives a shmem file its pages without
+    // clearing them (shmem clears a page on its first read or fault instead), and udmabuf pins the pages it
+    // finds as they are. Without init_on_alloc nothing else clears them, so the dma-buf shows old memory.
+    const fds = openFdCount();
+    dirtyFreeMemory(256 * MiB);
+    const size = 16 * MiB;
+    const memfd = memfdCreate('dmaheap-fallocate-control', { allowSealing: true });
+    const dev = openDevice('/dev/udmabuf', constants.O_RDWR);
+    try {
+      ftruncate(memfd, size);
+      addSeals(memfd, ['shrink', 'grow']);
+      fallocate(memfd, 0, size);
+      const ufd = udmabufCreate(dev, { memfd, size });
+      try {
+        const view = new Uint8Array(mmapFd(ufd, { length: size }));
+        let stale = 0;
+        for (let p = 0; p < size; p += PAGE) if (firstNonZero(view.subarray(p, p + PAGE)) >= 0) stale++;
+        munmap(view.buffer as ArrayBuffer);
+        console.log(`[fresh] control: ${stale} of ${size / PAGE} fallocated pages pinned by udmabuf hold old data`);
+        expect(stale).toBeGreaterThan(0);
+      } finally {
+        closeFd(ufd);
+      }
+    } finally {
+      closeFd(dev);
+      closeFd(memfd);
+    }
+    expect(openFdCount()).toBe(fds);
+  });
+});
+
+describe.each(HEAPS)('$label', (c) => {
+  it('never hands out what was in memory before: every page fresh from the kernel reads zero', async () => {
+    const start = openFdCount();
+    dirtyFreeMemory(256 * MiB);
+    const heap = c.open();
+    const bufs: DmaBuf[] = [];
+    try {
+      // All held at once, so each is memory the heap had not handed out before (about 42 MiB).
+      for (const [size, n] of [[4 * KiB, 16], [64 * KiB, 16], [1 * MiB, 8], [8 * MiB, 4]] as const) {
+        for (let i = 0; i < n; i++) {
+          const buf = heap.allocate(size);
+          bufs.push(buf);
+          const at = buf.withCpuAccess('read', (v) => firstNonZero(v));
+          expect(at, `${size} bytes, fresh buffer ${i + 1}/${n}: byte ${at} is ${at < 0 ? 0 : buf.map()[at]} (old data)`).toBe(-1);
+          await turn(); // under emulation this loop takes seconds: vitest's worker must get to answer its RPC
+        }
+      }
+    } finally {
+      for (const b of bufs) b.close();
+      heap.close();
+    }
+    expect(openFdCount()).toBe(start);
+  });
+});
+
+describe('systemHeap({ pool: { lowWatermark } })', () => {
+  it('chunks the background refill faulted in read zero when a buffer gets them', async () => {
+    dirtyFreeMemory(256 * MiB);
+    const heap = systemHeap({ pool: { lowWatermark: 4 * MiB } });
+    try {
+      for (let i = 0; i < 200 && (heap.stats().poolBytesPerOrder as Record<number, number>)[8]! < 4 * MiB; i++) {
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(heap.stats().poolBytesPerOrder).toMatchObject({ 8: 4 * MiB });
+      const buf = heap.allocate(4 * MiB);
+      try {
+        expect(buf.withCpuAccess('read', (v) => firstNonZero(v))).toBe(-1);
+      } finally {
+        buf.close();
+      }
+    } finally {
+      heap.close();
+    }
+  });
+});
