@@ -22,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'vm',
           include: ['{packages,apps,tools}/*/src/**/*.vm.test.ts'],
-          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/*.noinit.vm.test.ts', '**/*.arm64.vm.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: ['**/*.cma.vm.test.ts', '**/*.lowmem.vm.test.ts', '**/*.noinit.vm.test.ts', '**/*.arm64.vm.test.ts', '**/*.16k.vm.test.ts', '**/node_modules/**', '**/dist/**'],
           pool: 'forks',
           testTimeout: 180_000,
           hookTimeout: 180_000,
