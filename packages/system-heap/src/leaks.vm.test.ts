@@ -62,8 +62,12 @@ describe(`${CYCLES} allocate/close cycles leave nothing behind`, () => {
       // Warm-up growth (JIT code, heap sizing, pooled pages touched for zeroing) settles in the first half; after
       // it RSS swings by several MiB as V8 gives pages back and takes them again (measured: 92 → 85 → 92 MiB).
       // A leak keeps climbing: the end stands above everything the second half reached before it.
+      // kernelHeap's RSS settles late: 300 000 cycles in the VM gave 48 → 63 → 73 → 80 → 80 → 80 → 80 MiB (every
+      // 50 000; the same ioctl and close through the addon without DmaBuf handles stayed at 48 MiB), so the last
+      // quarter here may still add ~4 MiB of warm-up. 8 MiB over 25 000 cycles still catches a leak of 320 bytes
+      // a cycle; the JavaScript heap is held to 2 MiB.
       const growth = (f: 'rss' | 'heap') => r.marks[4]![f] - Math.max(r.marks[2]![f], r.marks[3]![f]);
-      expect(growth('rss')).toBeLessThan(4 * MiB);
+      expect(growth('rss')).toBeLessThan(8 * MiB);
       expect(growth('heap')).toBeLessThan(2 * MiB);
       // Pooled memfd pages are Shmem; after trim() they are back with the kernel (4 MiB of slack for others).
       expect(r.shmemTrimmed - r.shmem0).toBeLessThan(4 * MiB);
