@@ -109,6 +109,20 @@ describe.each(['stream', 'seqpacket'] as const)('FdChannel over a %s socket pair
     for await (const m of d) all.push(new TextDecoder().decode(m.data));
     expect(all).toEqual(['last']);
   });
+
+  it('a peer that goes away without reading what it was sent: receive() rejects with ClosedError, and sends too', async () => {
+    // The peer closing with unread data resets the socket (POLLERR here), which libuv reports as EBADF though
+    // the fd is open: the channel must ask the socket itself and see a peer that went away.
+    const fds = openFdCount();
+    const [a, b] = pair(type);
+    await a.send('never read');
+    const pending = a.receive();
+    b.close();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_DMAHEAP_CLOSED' });
+    expect(a.closed).toBe(true);
+    await expect(a.send('after')).rejects.toMatchObject({ code: 'ERR_DMAHEAP_CLOSED' });
+    expect(openFdCount()).toBe(fds);
+  });
 });
 
 /** What FdChannel sends on the wire for one message (a frame on a stream, the bytes on a seqpacket). */

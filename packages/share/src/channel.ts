@@ -187,7 +187,7 @@ export class FdChannel extends EventEmitter implements AsyncIterable<Message> {
     this.#watching = { readable, writable };
     if (!readable && !writable) return;
     this.#watcher = new FdWatcher(this.#fd, this.#watching, (ready, error) => {
-      if (error) return this.#fail(error);
+      if (error) return this.#pollError(error);
       if (ready.writable) this.#flush();
       if (ready.readable || ready.disconnect) this.#read();
     });
@@ -333,6 +333,20 @@ export class FdChannel extends EventEmitter implements AsyncIterable<Message> {
       this.#protocolError(`the peer closed the socket in the middle of a message (${this.#frameFill} of ${this.#frame?.byteLength ?? '?'} bytes)`);
     }
     this.close();
+  }
+
+  /**
+   * libuv stops a watcher on POLLERR and reports it as EBADF, though the fd is still this channel's (a peer that
+   * closed with data unread resets the socket). The socket's own error comes from the next send or receive
+   * (EPIPE, ECONNRESET: a peer that went away, and the channel closes); only if neither shows one is it reported.
+   */
+  #pollError(err: Error): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    this.#watching = { readable: false, writable: false };
+    if (this.#outgoing.length > 0) this.#flush();
+    if (!this.#closed) this.#read();
+    if (!this.#closed && this.#watcher === undefined && (this.#waiters.length > 0 || this.#outgoing.length > 0)) this.#fail(err);
   }
 
   #fail(err: unknown): void {
