@@ -124,17 +124,36 @@ export function arm64Node(): string {
 }
 
 /**
- * The arm64 guest's root filesystem, built once from Debian's arm64 packages: busybox (static) as the shell and
- * the tools the job script uses, glibc, libstdc++ and libgcc for Node, and Node itself at /usr/local/bin/node.
- * The guest mounts it read-only; the checkout and the job's directories are mounted at their own paths.
+ * Debian's arm64 packages the arm64 guest's root is made of: busybox (static) as the shell and the tools the job
+ * script uses; glibc, libstdc++ and libgcc for Node; Python's interpreter and standard library (with the libraries
+ * its modules load: expat, zlib) for the tests' Python peers.
+ */
+const ARM64_ROOT_PACKAGES = [
+  'libc6:arm64',
+  'libstdc++6:arm64',
+  'libgcc-s1:arm64',
+  'busybox-static:arm64',
+  'python3.11-minimal:arm64',
+  'libpython3.11-minimal:arm64',
+  'libpython3.11-stdlib:arm64',
+  'libexpat1:arm64',
+  'zlib1g:arm64',
+];
+
+/**
+ * The arm64 guest's root filesystem, built once (per package list) from ARM64_ROOT_PACKAGES, with Node itself at
+ * /usr/local/bin/node and python3 at /usr/bin/python3. The guest mounts it read-only; the checkout and the job's
+ * directories are mounted at their own paths.
  */
 export function ensureArm64Root(): string {
-  const base = join(cacheDir(), 'arm64-root');
+  const key = createHash('sha256').update(ARM64_ROOT_PACKAGES.join('\n')).digest('hex').slice(0, 12);
+  const base = join(cacheDir(), `arm64-root-${key}`);
   const root = join(base, 'root');
   if (!existsSync(join(base, 'ready'))) {
-    log('building the arm64 guest root from Debian packages (libc6, libstdc++6, libgcc-s1, busybox-static) and Node');
+    log(`building the arm64 guest root from Debian packages (${ARM64_ROOT_PACKAGES.map((p) => p.replace(/:arm64$/, '')).join(', ')}) and Node`);
     rmSync(base, { recursive: true, force: true });
-    fetchDebs(['libc6:arm64', 'libstdc++6:arm64', 'libgcc-s1:arm64', 'busybox-static:arm64'], join(base, 'download'), root, arm64Apt());
+    fetchDebs(ARM64_ROOT_PACKAGES, join(base, 'download'), root, arm64Apt());
+    symlinkSync('python3.11', join(root, 'usr', 'bin', 'python3'));
     mkdirSync(join(root, 'usr', 'local', 'bin'), { recursive: true });
     copyFileSync(arm64Node(), join(root, 'usr', 'local', 'bin', 'node'));
     chmodSync(join(root, 'usr', 'local', 'bin', 'node'), 0o755);
