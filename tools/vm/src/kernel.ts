@@ -2,7 +2,7 @@
 // all-built-in kernel with CMA from Debian's linux-source-6.12 (./cma-kernel.ts), and builds the initramfs that
 // mounts this machine's filesystem over 9p and runs a job inside.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -128,6 +128,9 @@ export function arm64Node(): string {
  * script uses; glibc, libstdc++ and libgcc for Node; Python's interpreter and standard library (with the libraries
  * its modules load: expat, zlib) for the tests' Python peers.
  */
+/** This machine's npm (JavaScript), copied into the arm64 root for npx. */
+const HOST_NPM = '/usr/lib/node_modules/npm';
+
 const ARM64_ROOT_PACKAGES = [
   'libc6:arm64',
   'libstdc++6:arm64',
@@ -142,11 +145,11 @@ const ARM64_ROOT_PACKAGES = [
 
 /**
  * The arm64 guest's root filesystem, built once (per package list) from ARM64_ROOT_PACKAGES, with Node itself at
- * /usr/local/bin/node and python3 at /usr/bin/python3. The guest mounts it read-only; the checkout and the job's
+ * /usr/local/bin/node (npm and npx beside it) and python3 at /usr/bin/python3. The guest mounts it read-only; the checkout and the job's
  * directories are mounted at their own paths.
  */
 export function ensureArm64Root(): string {
-  const key = createHash('sha256').update(ARM64_ROOT_PACKAGES.join('\n')).digest('hex').slice(0, 12);
+  const key = createHash('sha256').update([...ARM64_ROOT_PACKAGES, 'npm'].join('\n')).digest('hex').slice(0, 12);
   const base = join(cacheDir(), `arm64-root-${key}`);
   const root = join(base, 'root');
   if (!existsSync(join(base, 'ready'))) {
@@ -157,6 +160,10 @@ export function ensureArm64Root(): string {
     mkdirSync(join(root, 'usr', 'local', 'bin'), { recursive: true });
     copyFileSync(arm64Node(), join(root, 'usr', 'local', 'bin', 'node'));
     chmodSync(join(root, 'usr', 'local', 'bin', 'node'), 0o755);
+    // npm and npx: JavaScript only, so this machine's own (as installed with Node) runs there as it is.
+    const npm = join(root, 'usr', 'local', 'lib', 'node_modules', 'npm');
+    cpSync(HOST_NPM, npm, { recursive: true });
+    for (const bin of ['npm', 'npx']) symlinkSync(`../lib/node_modules/npm/bin/${bin}-cli.js`, join(root, 'usr', 'local', 'bin', bin));
     // busybox's applets as links, listed by running it under qemu-user (the root is read-only in the guest).
     const applets = run('qemu-aarch64-static', [join(root, 'bin', 'busybox'), '--list']).split('\n').filter(Boolean);
     for (const a of applets) {
