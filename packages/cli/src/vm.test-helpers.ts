@@ -1,9 +1,9 @@
 // For the VM tests: child processes holding known dma-bufs (children/holder.mjs and the C helper
-// children/holder.c, compiled with the system's cc), and the built dmaheap command run as root or as nobody.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+// children/holder.c, built by cHelper for this machine and arm64), and the built dmaheap command run as root or as nobody.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { cHelper } from '@dmaheap/vm/guest';
 
 export const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
 export const HOLDER_MJS = join(import.meta.dirname, 'children', 'holder.mjs');
@@ -11,13 +11,9 @@ const HOLDER_C = join(import.meta.dirname, 'children', 'holder.c');
 const BUILD = join(import.meta.dirname, '..', '.build');
 export const NOBODY = 65534;
 
-/** Compiles the C helper into packages/cli/.build (the guest's writable checkout); its path. */
+/** The C helper, built into packages/cli/.build (the guest's writable checkout) for this machine and arm64; its path. */
 export function compileHolder(): string {
-  mkdirSync(BUILD, { recursive: true });
-  const out = join(BUILD, `holder-${process.pid}`);
-  const r = spawnSync('cc', ['-O1', '-Wall', '-Werror', '-o', out, HOLDER_C], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cc failed (${r.status}): ${r.stderr}`);
-  return out;
+  return cHelper(HOLDER_C, BUILD);
 }
 
 export interface HeldBuffer {

@@ -19,6 +19,7 @@ export * from './rig/drm.js';
 export { ioc, iocDecode, ioctl, ior, iow, iowr, IOC_READ, IOC_WRITE } from './rig/ioc.js';
 // The model-based fuzz every heap runs.
 export { FUZZ_RUNS, fuzzHeap } from './fuzz.js';
+export { cHelper } from './rig/c-helper.js';
 
 /** vivid's "100% Color Squares": unlike the default colour bars, rows differ down the frame. */
 const TEST_PATTERN_COLOR_SQUARES = 4;
