@@ -3,7 +3,7 @@
 // (on the host or in its guest, which sees the host's cross-compiler) build its copy too.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const COMPILERS: Record<string, string> = { x64: 'gcc', arm64: 'aarch64-linux-gnu-gcc' };
@@ -17,9 +17,20 @@ export function cHelper(source: string, buildDir: string): string {
     return out(process.arch);
   }
   mkdirSync(buildDir, { recursive: true });
-  for (const [arch, cc] of Object.entries(COMPILERS)) {
-    if (existsSync(out(arch)) || (arch !== 'x64' && !existsSync(`/usr/bin/${cc}`))) continue;
-    execFileSync(cc, ['-O1', '-Wall', '-Werror', '-o', out(arch), source]);
+  // Compiled under a name of this process's own, then renamed: test files in parallel may build the same helper.
+  const build = (arch: string) => {
+    const tmp = `${out(arch)}.${process.pid}`;
+    execFileSync(COMPILERS[arch]!, ['-O1', '-Wall', '-Werror', '-o', tmp, source], { stdio: 'pipe' });
+    renameSync(tmp, out(arch));
+  };
+  if (!existsSync(out('x64'))) build('x64');
+  // The arm64 copy is for a later run in the arm64 guest: without a working cross-compiler here, that run says so.
+  if (!existsSync(out('arm64')) && existsSync(`/usr/bin/${COMPILERS['arm64']}`)) {
+    try {
+      build('arm64');
+    } catch (err) {
+      console.warn(`[c-helper] ${basename(source)} for arm64 not built: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
   return out('x64');
 }
