@@ -126,7 +126,7 @@ export function arm64Node(): string {
 /**
  * Debian's arm64 packages the arm64 guest's root is made of: busybox (static) as the shell and the tools the job
  * script uses; glibc, libstdc++ and libgcc for Node; Python's interpreter and standard library (with the libraries
- * its modules load: expat, zlib) for the tests' Python peers.
+ * its modules load: expat, zlib) for the tests' Python peers; libcap-ng for setpriv (ARM64_ROOT_FILES).
  */
 /** This machine's npm (JavaScript), copied into the arm64 root for npx. */
 const HOST_NPM = '/usr/lib/node_modules/npm';
@@ -141,7 +141,14 @@ const ARM64_ROOT_PACKAGES = [
   'libpython3.11-stdlib:arm64',
   'libexpat1:arm64',
   'zlib1g:arm64',
+  'libcap-ng0:arm64',
 ];
+
+/**
+ * Single files from packages whose other programs would replace busybox's applets without their libraries:
+ * util-linux's setpriv (busybox's has no --reuid/--regid), for the tests that run commands as nobody.
+ */
+const ARM64_ROOT_FILES: Record<string, string[]> = { 'util-linux:arm64': ['usr/bin/setpriv'] };
 
 /**
  * The arm64 guest's root filesystem, built once (per package list) from ARM64_ROOT_PACKAGES, with Node itself at
@@ -149,13 +156,19 @@ const ARM64_ROOT_PACKAGES = [
  * directories are mounted at their own paths.
  */
 export function ensureArm64Root(): string {
-  const key = createHash('sha256').update([...ARM64_ROOT_PACKAGES, 'npm'].join('\n')).digest('hex').slice(0, 12);
+  const key = createHash('sha256').update(JSON.stringify([ARM64_ROOT_PACKAGES, ARM64_ROOT_FILES, 'npm'])).digest('hex').slice(0, 12);
   const base = join(cacheDir(), `arm64-root-${key}`);
   const root = join(base, 'root');
   if (!existsSync(join(base, 'ready'))) {
     log(`building the arm64 guest root from Debian packages (${ARM64_ROOT_PACKAGES.map((p) => p.replace(/:arm64$/, '')).join(', ')}) and Node`);
     rmSync(base, { recursive: true, force: true });
     fetchDebs(ARM64_ROOT_PACKAGES, join(base, 'download'), root, arm64Apt());
+    for (const [pkg, files] of Object.entries(ARM64_ROOT_FILES)) {
+      const scratch = join(base, 'scratch');
+      fetchDebs([pkg], join(base, 'download'), scratch, arm64Apt());
+      for (const f of files) copyFileSync(join(scratch, f), join(root, f));
+      rmSync(scratch, { recursive: true, force: true });
+    }
     symlinkSync('python3.11', join(root, 'usr', 'bin', 'python3'));
     mkdirSync(join(root, 'usr', 'local', 'bin'), { recursive: true });
     copyFileSync(arm64Node(), join(root, 'usr', 'local', 'bin', 'node'));
