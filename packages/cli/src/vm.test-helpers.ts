@@ -41,7 +41,7 @@ export interface Holder {
  * waits for its first line.
  */
 export function startHolder(argv: string[], options: { fd3?: number; uid?: number } = {}): Promise<Holder> {
-  const asUser = options.uid !== undefined ? ['setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', '--'] : [];
+  const asUser = options.uid !== undefined ? ['/usr/bin/setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', '--'] : [];
   const [cmd, ...args] = [...asUser, ...argv];
   const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'inherit', ...(options.fd3 !== undefined ? [options.fd3] : [])] }) as ChildProcessWithoutNullStreams;
   const lines = createInterface({ input: child.stdout });
@@ -83,7 +83,8 @@ export interface CliResult {
 /** Runs the built dmaheap (as nobody with `uid`, inside a private mount namespace with debugfs when asked). */
 export function dmaheap(args: string[], options: { uid?: number; debugfs?: boolean; env?: Record<string, string> } = {}): Promise<CliResult> {
   let argv = [process.execPath, CLI, ...args];
-  if (options.uid !== undefined) argv = ['setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', '--', ...argv];
+  // By path: busybox's sh (the arm64 guest's) runs its own setpriv applet, which cannot change uids, for a bare name.
+  if (options.uid !== undefined) argv = ['/usr/bin/setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', '--', ...argv];
   if (options.debugfs) argv = ['unshare', '-m', 'sh', '-c', 'mount -t debugfs debugfs /sys/kernel/debug && exec "$@"', 'sh', ...argv];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });

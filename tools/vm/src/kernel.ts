@@ -156,7 +156,7 @@ const ARM64_ROOT_FILES: Record<string, string[]> = { 'util-linux:arm64': ['usr/b
  * directories are mounted at their own paths.
  */
 export function ensureArm64Root(): string {
-  const key = createHash('sha256').update(JSON.stringify([ARM64_ROOT_PACKAGES, ARM64_ROOT_FILES, 'npm'])).digest('hex').slice(0, 12);
+  const key = createHash('sha256').update(JSON.stringify([ARM64_ROOT_PACKAGES, ARM64_ROOT_FILES, 'npm', 'bin links'])).digest('hex').slice(0, 12);
   const base = join(cacheDir(), `arm64-root-${key}`);
   const root = join(base, 'root');
   if (!existsSync(join(base, 'ready'))) {
@@ -166,7 +166,11 @@ export function ensureArm64Root(): string {
     for (const [pkg, files] of Object.entries(ARM64_ROOT_FILES)) {
       const scratch = join(base, 'scratch');
       fetchDebs([pkg], join(base, 'download'), scratch, arm64Apt());
-      for (const f of files) copyFileSync(join(scratch, f), join(root, f));
+      for (const f of files) {
+        copyFileSync(join(scratch, f), join(root, f));
+        // /bin too (it is not merged into /usr here), so busybox's applet of that name never comes first.
+        if (f.startsWith('usr/bin/')) symlinkSync(`/${f}`, join(root, 'bin', f.slice('usr/bin/'.length)));
+      }
       rmSync(scratch, { recursive: true, force: true });
     }
     symlinkSync('python3.11', join(root, 'usr', 'bin', 'python3'));
