@@ -89,6 +89,37 @@ export interface Samples {
   free?: Float64Array;
 }
 
+/**
+ * Several runs' samples as one (timed rounds of one heap, or threads run at once): calls and bytes add up, the
+ * per-call arrays join, the span runs from the first start to the last end; `totalNs` is the caller's to count.
+ */
+export function joinSamples(all: readonly Samples[], totalNs: number): Samples {
+  const join = (pick: (s: Samples) => Float64Array | undefined): Float64Array | undefined => {
+    const parts = all.map(pick);
+    if (parts.some((p) => p === undefined)) return undefined;
+    const out = new Float64Array(parts.reduce((n, p) => n + p!.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p!, at);
+      at += p!.length;
+    }
+    return out;
+  };
+  const merged: Samples = {
+    n: all.reduce((n, s) => n + s.n, 0),
+    totalNs,
+    startNs: Math.min(...all.map((s) => s.startNs)),
+    endNs: Math.max(...all.map((s) => s.endNs)),
+    bytes: all.reduce((n, s) => n + s.bytes, 0),
+    call: join((s) => s.call) ?? new Float64Array(0),
+  };
+  const alloc = join((s) => s.alloc);
+  const free = join((s) => s.free);
+  if (alloc) merged.alloc = alloc;
+  if (free) merged.free = free;
+  return merged;
+}
+
 export function percentiles(samples: Float64Array, n = samples.length): Percentiles {
   const s = samples.subarray(0, n).slice().sort();
   const at = (q: number) => s[Math.min(n - 1, Math.floor(q * n))] ?? 0;

@@ -2,7 +2,7 @@
 // in rotating order after an untimed warm-up round, so that no heap always runs first, or always after the same
 // neighbour, or before the others have warmed the code they share. Each ratio is then the median of per-round
 // ratios (the kernel's ns/call in a round over the heap's in the same round), with its spread.
-import type { Samples } from './measure.js';
+import { joinSamples, type Samples } from './measure.js';
 
 export interface Spread {
   median: number;
@@ -51,30 +51,7 @@ export function roundRatios(kernelNs: readonly number[], heapNs: readonly number
 
 /** The timed rounds of one heap at one size as one set of samples: calls and times add up, per-call arrays join. */
 export function concatSamples(rounds: readonly Samples[]): Samples {
-  const join = (pick: (s: Samples) => Float64Array | undefined): Float64Array | undefined => {
-    const parts = rounds.map(pick);
-    if (parts.some((p) => p === undefined)) return undefined;
-    const out = new Float64Array(parts.reduce((n, p) => n + p!.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p!, at);
-      at += p!.length;
-    }
-    return out;
-  };
-  const merged: Samples = {
-    n: rounds.reduce((n, s) => n + s.n, 0),
-    totalNs: rounds.reduce((n, s) => n + s.totalNs, 0),
-    startNs: Math.min(...rounds.map((s) => s.startNs)),
-    endNs: Math.max(...rounds.map((s) => s.endNs)),
-    bytes: rounds.reduce((n, s) => n + s.bytes, 0),
-    call: join((s) => s.call) ?? new Float64Array(0),
-  };
-  const alloc = join((s) => s.alloc);
-  const free = join((s) => s.free);
-  if (alloc) merged.alloc = alloc;
-  if (free) merged.free = free;
-  return merged;
+  return joinSamples(rounds, rounds.reduce((n, s) => n + s.totalNs, 0));
 }
 
 /**

@@ -1,7 +1,7 @@
 // The `workers` scenario: the seed loop in several worker_threads at once, each with its own heap, started
 // together; reported as the aggregate cost of one call (wall time over all threads' calls).
 import { Worker } from 'node:worker_threads';
-import type { LoopOptions, Samples } from './measure.js';
+import { joinSamples, type LoopOptions, type Samples } from './measure.js';
 import type { WorkerJob, WorkerReply } from './worker-thread.js';
 
 export class WorkerGang {
@@ -55,30 +55,5 @@ export class WorkerGang {
  * end over all calls of all threads; the per-call percentiles cover every call.
  */
 export function mergeSamples(all: Samples[]): Samples {
-  const concat = (pick: (s: Samples) => Float64Array | undefined) => {
-    const parts = all.map(pick);
-    if (parts.some((p) => p === undefined)) return undefined;
-    const out = new Float64Array(parts.reduce((n, p) => n + p!.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p!, at);
-      at += p!.length;
-    }
-    return out;
-  };
-  const startNs = Math.min(...all.map((s) => s.startNs));
-  const endNs = Math.max(...all.map((s) => s.endNs));
-  const merged: Samples = {
-    n: all.reduce((n, s) => n + s.n, 0),
-    totalNs: endNs - startNs,
-    startNs,
-    endNs,
-    bytes: all.reduce((n, s) => n + s.bytes, 0),
-    call: concat((s) => s.call) ?? new Float64Array(0),
-  };
-  const alloc = concat((s) => s.alloc);
-  const free = concat((s) => s.free);
-  if (alloc) merged.alloc = alloc;
-  if (free) merged.free = free;
-  return merged;
+  return joinSamples(all, Math.max(...all.map((s) => s.endNs)) - Math.min(...all.map((s) => s.startNs)));
 }
