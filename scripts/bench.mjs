@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const cli = ['node', 'apps/bench/dist/cli.js'];
 const here = (args) => spawnSync(cli[0], [...cli.slice(1), ...args], { cwd: root, stdio: 'inherit' }).status ?? 1;
-const { optionValue, planBench } = await import('../apps/bench/dist/vm-plan.js');
+const { optionValue, planBench, withoutOption } = await import('../apps/bench/dist/vm-plan.js');
 const { barWanted, formatDuration, parseProgressLine, renderBar } = await import('../apps/bench/dist/progress.js');
 
 const args = process.argv.slice(2);
@@ -22,7 +22,7 @@ if (optionValue(args, 'render') || optionValue(args, 'calibrate') || args.includ
 const otherArch = (optionValue(args, 'arch') ?? process.arch) !== process.arch;
 if (!otherArch && existsSync('/dev/dma_heap') && existsSync('/dev/udmabuf') && process.env.DMAHEAP_FORCE_VM !== '1') {
   console.log('Running on this machine (its kernel has /dev/dma_heap and /dev/udmabuf).');
-  const own = args.filter((a, i) => !a.startsWith('--arch') && args[i - 1] !== '--arch');
+  const own = withoutOption(args, 'arch');
   process.exit(here(optionValue(own, 'json') ? own : [...own, '--json', 'bench-results/bench.json']));
 }
 
