@@ -42,7 +42,7 @@ for (const dir of plan.mkdirs) mkdirSync(dir, { recursive: true });
 const calibrated = spawnSync(plan.calibrate[0], plan.calibrate.slice(1), { cwd: root, encoding: 'utf8' });
 if (calibrated.status !== 0) console.log(`[bench] host calibration failed (exit ${calibrated.status}); the report will say that ratios are not checked against the host\n${calibrated.stderr}`);
 else console.log(`[bench] host calibration written to ${plan.hostCalibration}`);
-const vmArgs = (command) => (calibrated.status === 0 ? command : command.filter((a, i, all) => a !== '--host-calibration' && all[i - 1] !== '--host-calibration'));
+const vmArgs = (command) => (calibrated.status === 0 ? command : withoutOption(command, 'host-calibration'));
 
 /** The guest's output: progress lines become the bar on this terminal (when it is one); the rest is printed. */
 function outputFor(boot, index, count) {
