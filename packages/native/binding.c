@@ -185,15 +185,35 @@ static void close_owned(napi_env env) {
 
 /* Per-environment state, as instance data: its finalizer runs once, when the environment is torn down. */
 struct watch;
-typedef struct { struct watch *watches; } instance_t;
+typedef struct {
+  struct watch *watches;
+  int closing; /* watchers whose uv_close has not called back yet */
+  napi_async_cleanup_hook_handle cleanup; /* set while the environment's teardown waits for them */
+} instance_t;
 static void watch_close(struct watch *w);
+static void unmap_owned(napi_env env);
+
+// Poll watchers are libuv handles: uv_close calls back later, from the loop, into this library's code. When the
+// environment is torn down (a worker ends) Node unloads the library once the environment is gone, so that
+// callback must have run before: an async cleanup hook closes every watcher, and the environment's teardown
+// keeps running the loop until the last close has called back (watch_closed ends the hook).
+static void instance_cleanup(napi_async_cleanup_hook_handle handle, void *data) {
+  instance_t *inst = data;
+  inst->cleanup = handle;
+  while (inst->watches) watch_close(inst->watches); /* each unlinks itself from inst */
+  if (inst->closing == 0) {
+    inst->cleanup = NULL;
+    napi_remove_async_cleanup_hook(handle);
+  }
+}
 
 static void instance_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   instance_t *inst = data;
-  while (inst->watches) watch_close(inst->watches); /* each unlinks itself from inst */
+  while (inst->watches) watch_close(inst->watches); /* only without the hook */
+  unmap_owned(env);
   close_owned(env);
-  free(inst);
+  if (inst->closing == 0) free(inst); /* else a close callback still to come reads it: left, a few bytes */
 }
 
 /* ---------- fds ---------- */
@@ -268,64 +288,130 @@ static napi_value js_buf_set_name(napi_env env, napi_callback_info info) {
 
 /* ---------- mappings handed to JS as external ArrayBuffers ---------- */
 
-// A mapping is referenced twice: by the ArrayBuffer's backing store (whose finalizer unmaps a forgotten
-// mapping) and by the wrap on the ArrayBuffer object that munmap() finds it through. Either may go first: an
-// ArrayBuffer detached by a transfer (ArrayBuffer.prototype.transfer) hands its backing store to a new
-// ArrayBuffer, which may be collected while the old object still carries the wrap. The record is freed when
-// both are gone, so no lookup ever reads freed memory; the memory is unmapped exactly once.
+// Node-API can fail in the middle of a call and still have taken what it was given: in a worker being
+// terminated, napi_wrap and napi_create_external_arraybuffer may report napi_pending_exception after their
+// finalizer was installed, or before, without saying which. So no finalizer here frees memory that another
+// owner may still read, and nothing depends on a failed call having done nothing. Each mapping is a slot in one
+// process-wide table (workers run in parallel, hence the lock), named by an id (slot and generation), never by a
+// pointer: the id is the backing store's finalizer hint and is wrapped on the ArrayBuffer for munmap() to find.
+// munmap() unmaps and marks the slot; the backing store's finalizer unmaps if still mapped and frees the slot;
+// when an environment is torn down, the slots still recorded against it are unmapped and freed (its
+// ArrayBuffers die with it: Node marks external ones untransferable). Whoever comes later finds the id stale
+// and does nothing, so the memory is unmapped exactly once and every lookup reads live memory.
 typedef struct {
-  void *addr;
+  void *addr; /* NULL: the slot is free */
   size_t len;
+  napi_env env;
+  uint32_t gen; /* changes each time the slot is freed, so an old id never names a new mapping */
+  uint32_t next_free;
   int unmapped;
-  int refs;
+  int counted; /* its length was added to V8's external memory */
 } mapping_t;
 
-/* Marks ArrayBuffers made by js_mmap, so a wrap placed by someone else is never misread. */
-static const napi_type_tag MAPPING_TAG = {0x646d616865617021ULL, 0x6d6d61705f746167ULL};
+#define NO_SLOT UINT32_MAX
+_Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "a mapping id is carried in a pointer-sized hint");
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+static mapping_t *mappings = NULL;
+static uint32_t mappings_len = 0, free_slots = NO_SLOT;
 
-static void mapping_unref(mapping_t *m) {
-  if (--m->refs == 0) free(m);
+static uint64_t mapping_id(uint32_t slot) { return ((uint64_t)mappings[slot].gen << 32) | slot; }
+
+/* Records a new mapping; its id, or 0 without memory for the table. */
+static uint64_t mapping_add(napi_env env, void *addr, size_t len) {
+  uint64_t id = 0;
+  pthread_mutex_lock(&mappings_lock);
+  if (free_slots == NO_SLOT && mappings_len < NO_SLOT / 2) {
+    uint32_t grown_len = mappings_len * 2 + 64;
+    mapping_t *grown = realloc(mappings, grown_len * sizeof *grown);
+    if (grown) {
+      for (uint32_t i = grown_len; i-- > mappings_len;)
+        grown[i] = (mapping_t){.gen = 1, .next_free = free_slots}, free_slots = i;
+      mappings = grown;
+      mappings_len = grown_len;
+    }
+  }
+  if (free_slots != NO_SLOT) {
+    uint32_t slot = free_slots;
+    mapping_t *m = &mappings[slot];
+    free_slots = m->next_free;
+    *m = (mapping_t){.addr = addr, .len = len, .env = env, .gen = m->gen, .next_free = NO_SLOT};
+    id = mapping_id(slot);
+  }
+  pthread_mutex_unlock(&mappings_lock);
+  return id;
 }
 
-/* Unmaps once; returns 0 or -errno. */
-static int mapping_unmap(napi_env env, mapping_t *m) {
+/* The slot id names, or NULL when it is stale. Under the lock. */
+static mapping_t *mapping_find(uint64_t id) {
+  uint32_t slot = (uint32_t)id;
+  if (slot >= mappings_len || !mappings[slot].addr || mapping_id(slot) != id) return NULL;
+  return &mappings[slot];
+}
+
+/* Unmaps once; the bytes to take off V8's external memory (0 when none), or -errno. Under the lock. */
+static long mapping_unmap(mapping_t *m) {
   if (m->unmapped) return 0;
   if (munmap(m->addr, m->len) < 0) return -errno;
   m->unmapped = 1;
+  return m->counted ? (long)m->len : 0;
+}
+
+/* Unmaps (when still mapped) and frees the slot; the bytes to take off V8's external memory. Under the lock. */
+static long mapping_free(mapping_t *m) {
+  long counted = mapping_unmap(m);
+  if (counted < 0) return 0; /* munmap of a live mapping does not fail; if it did, the slot is dropped anyway */
+  uint32_t slot = (uint32_t)(m - mappings);
+  *m = (mapping_t){.gen = m->gen + 1 ? m->gen + 1 : 1, .next_free = free_slots};
+  free_slots = slot;
+  return counted;
+}
+
+static void forget_external(napi_env env, long bytes) {
   int64_t ignored;
-  napi_adjust_external_memory(env, -(int64_t)m->len, &ignored);
-  return 0;
+  if (bytes > 0) napi_adjust_external_memory(env, -(int64_t)bytes, &ignored);
+}
+
+/* Unmaps and frees what env still has mapped (its environment is going away). */
+static void unmap_owned(napi_env env) {
+  pthread_mutex_lock(&mappings_lock);
+  for (uint32_t i = 0; i < mappings_len; i++)
+    if (mappings[i].addr && mappings[i].env == env) mapping_free(&mappings[i]);
+  pthread_mutex_unlock(&mappings_lock);
 }
 
 // The backing store's finalizer (runs on the JS thread, possibly deferred, possibly after munmap()).
 static void mapping_finalize(napi_env env, void *data, void *hint) {
   (void)data;
-  mapping_t *m = hint;
-  mapping_unmap(env, m);
-  mapping_unref(m);
+  pthread_mutex_lock(&mappings_lock);
+  mapping_t *m = mapping_find((uint64_t)(uintptr_t)hint);
+  long counted = m ? mapping_free(m) : 0;
+  pthread_mutex_unlock(&mappings_lock);
+  forget_external(env, counted);
 }
 
-// The wrap's finalizer: the ArrayBuffer object was collected.
-static void mapping_wrap_finalize(napi_env env, void *data, void *hint) {
-  (void)env, (void)hint;
-  mapping_unref(data);
-}
+/* Marks ArrayBuffers made by js_mmap, so a wrap placed by someone else is never misread. */
+static const napi_type_tag MAPPING_TAG = {0x646d616865617021ULL, 0x6d6d61705f746167ULL};
 
-/* The record behind an ArrayBuffer made by js_mmap (live, unmapped or transferred away), or NULL. */
-static mapping_t *get_mapping(napi_env env, napi_value ab) {
+/* The id wrapped on an ArrayBuffer made by js_mmap (its mapping live, unmapped or gone), or 0. */
+static uint64_t get_mapping_id(napi_env env, napi_value ab) {
   bool tagged = false;
-  void *m = NULL;
-  if (napi_check_object_type_tag(env, ab, &MAPPING_TAG, &tagged) != napi_ok || !tagged) return NULL;
-  if (napi_unwrap(env, ab, &m) != napi_ok) return NULL;
-  return m;
+  void *id = NULL;
+  if (napi_check_object_type_tag(env, ab, &MAPPING_TAG, &tagged) != napi_ok || !tagged) return 0;
+  if (napi_unwrap(env, ab, &id) != napi_ok) return 0;
+  return (uint64_t)(uintptr_t)id;
 }
 
-/* The mapping whose memory `ab` shows now: made by js_mmap, not unmapped, not detached. */
-static mapping_t *live_mapping(napi_env env, napi_value ab) {
-  mapping_t *m = get_mapping(env, ab);
+/* Where the memory `ab` shows now is mapped: made by js_mmap, not unmapped, not detached. 0 when not. */
+static int live_mapping(napi_env env, napi_value ab, void **addr, size_t *len) {
+  uint64_t id = get_mapping_id(env, ab);
   bool detached = true;
-  if (!m || m->unmapped || napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) return NULL;
-  return m;
+  if (!id || napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) return 0;
+  pthread_mutex_lock(&mappings_lock);
+  mapping_t *m = mapping_find(id);
+  int live = m && !m->unmapped;
+  if (live) *addr = m->addr, *len = m->len;
+  pthread_mutex_unlock(&mappings_lock);
+  return live;
 }
 
 // mmap(fd, offset, length, prot) -> MAP_SHARED mapping as an external ArrayBuffer | -errno
@@ -336,42 +422,37 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   BAIL_IF_BAD;
   void *addr = mmap(NULL, (size_t)length, prot, MAP_SHARED, fd, (off_t)offset);
   if (addr == MAP_FAILED) return num(env, -errno);
-  mapping_t *m = calloc(1, sizeof *m);
-  if (!m) { munmap(addr, (size_t)length); return num(env, -ENOMEM); }
-  m->addr = addr;
-  m->len = (size_t)length;
-  m->refs = 1; /* the backing store's */
+  uint64_t id = mapping_add(env, addr, (size_t)length);
+  if (!id) { munmap(addr, (size_t)length); return num(env, -ENOMEM); }
 
   napi_value ab;
-  napi_status st = napi_create_external_arraybuffer(env, addr, m->len, mapping_finalize, m, &ab);
-  if (st != napi_ok) {
-    if (st != napi_no_external_buffers_allowed) {
-      /* Node refuses a length above buffer.constants.MAX_LENGTH by calling the finalizer itself (which unmaps
-         and frees m) and throwing ERR_BUFFER_TOO_LARGE: nothing is ours to free here. TypeScript never asks for
-         such a length. */
-      return NULL;
-    }
-    munmap(addr, m->len);
-    free(m);
-    {
-      napi_value code, msg, err;
-      napi_create_string_utf8(env, "ERR_DMAHEAP_NO_EXTERNAL_BUFFERS", NAPI_AUTO_LENGTH, &code);
-      napi_create_string_utf8(env, "this Node.js runtime does not allow external ArrayBuffers, so mmap cannot hand memory to JS",
-                              NAPI_AUTO_LENGTH, &msg);
-      napi_create_error(env, code, msg, &err);
-      napi_throw(env, err);
-      return NULL;
-    }
+  napi_status st = napi_create_external_arraybuffer(env, addr, (size_t)length, mapping_finalize, (void *)(uintptr_t)id, &ab);
+  if (st == napi_no_external_buffers_allowed) {
+    pthread_mutex_lock(&mappings_lock);
+    mapping_t *m = mapping_find(id);
+    if (m) mapping_free(m);
+    pthread_mutex_unlock(&mappings_lock);
+    napi_value code, msg, err;
+    napi_create_string_utf8(env, "ERR_DMAHEAP_NO_EXTERNAL_BUFFERS", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "this Node.js runtime does not allow external ArrayBuffers, so mmap cannot hand memory to JS",
+                            NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &err);
+    napi_throw(env, err);
+    return NULL;
   }
-  // From here the ArrayBuffer's finalizer owns the mapping: on any failure below it unmaps it at GC.
+  /* Any other failure (a length over buffer.constants.MAX_LENGTH, which TypeScript never asks for; the worker
+     being terminated): the finalizer has run or will, or the environment's teardown unmaps. */
+  if (st != napi_ok) return NULL;
   int64_t ignored;
-  napi_adjust_external_memory(env, (int64_t)m->len, &ignored);
-  if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok) return num(env, -ENOMEM);
-  m->refs++; /* the wrap's */
-  if (napi_wrap(env, ab, m, mapping_wrap_finalize, NULL, NULL) != napi_ok) {
-    m->refs--;
-    return num(env, -ENOMEM);
+  if (napi_adjust_external_memory(env, (int64_t)length, &ignored) == napi_ok) {
+    pthread_mutex_lock(&mappings_lock);
+    mapping_t *m = mapping_find(id);
+    if (m) m->counted = 1;
+    pthread_mutex_unlock(&mappings_lock);
   }
+  // From here the ArrayBuffer's finalizer unmaps at GC whatever fails. The wrap holds no memory: a plain id.
+  if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok) return num(env, -ENOMEM);
+  if (napi_wrap(env, ab, (void *)(uintptr_t)id, NULL, NULL, NULL) != napi_ok) return num(env, -ENOMEM);
   return ab;
 }
 
@@ -381,30 +462,30 @@ static napi_value js_munmap(napi_env env, napi_callback_info info) {
   ARGS;
   if (a.argc < 1) return num(env, -EINVAL);
   napi_value ab = a.argv[0];
-  mapping_t *m = get_mapping(env, ab);
-  if (!m) return num(env, 0); /* not ours, or already unmapped through this ArrayBuffer */
+  uint64_t id = get_mapping_id(env, ab);
+  if (!id) return num(env, 0); /* not ours */
   bool detached = false;
   napi_is_detached_arraybuffer(env, ab, &detached);
-  if (detached) {
-    int elsewhere = !m->unmapped;
-    napi_remove_wrap(env, ab, NULL);
-    mapping_unref(m);
-    return num(env, elsewhere);
-  }
-  if (napi_detach_arraybuffer(env, ab) != napi_ok) return num(env, -EBUSY);
-  int r = mapping_unmap(env, m); /* the backing store's finalizer may have run during the detach: once only */
+  if (!detached && napi_detach_arraybuffer(env, ab) != napi_ok) return num(env, -EBUSY);
+  pthread_mutex_lock(&mappings_lock);
+  mapping_t *m = mapping_find(id);
+  /* Detached before this call: unmapped through it already (0), or by a transfer with the memory live (1). */
+  long r = !m ? 0 : detached ? !m->unmapped : mapping_unmap(m);
+  pthread_mutex_unlock(&mappings_lock);
   if (r < 0) return num(env, r); /* the finalizer retries */
-  napi_remove_wrap(env, ab, NULL);
-  mapping_unref(m);
+  if (detached) return num(env, r);
+  forget_external(env, r);
   return num(env, 0);
 }
 
 // mappingAddress(ab) -> address as BigInt, 0n when not a live mapping
 static napi_value js_mapping_address(napi_env env, napi_callback_info info) {
   ARGS;
-  mapping_t *m = a.argc >= 1 ? live_mapping(env, a.argv[0]) : NULL;
+  void *addr = NULL;
+  size_t len = 0;
+  if (a.argc < 1 || !live_mapping(env, a.argv[0], &addr, &len)) addr = NULL;
   napi_value r;
-  napi_create_bigint_uint64(env, m ? (uint64_t)(uintptr_t)m->addr : 0, &r);
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)addr, &r);
   return r;
 }
 
@@ -415,10 +496,11 @@ static napi_value js_madvise(napi_env env, napi_callback_info info) {
   int64_t offset = arg_i64(&a, 1), length = arg_i64(&a, 2);
   int advice = arg_i32(&a, 3);
   BAIL_IF_BAD;
-  mapping_t *m = live_mapping(env, a.argv[0]);
-  if (!m || offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > m->len)
+  void *addr = NULL;
+  size_t len = 0;
+  if (!live_mapping(env, a.argv[0], &addr, &len) || offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > len)
     return num(env, -EINVAL);
-  return ret(env, madvise((char *)m->addr + offset, (size_t)length, advice));
+  return ret(env, madvise((char *)addr + offset, (size_t)length, advice));
 }
 
 /* ---------- memfd ---------- */
@@ -677,7 +759,8 @@ struct watch {
   napi_ref callback;
   napi_async_context context;
   watch_t *next, *prev;
-  instance_t *inst;
+  instance_t *inst; /* while open */
+  instance_t *home; /* counts its close until it called back */
   watch_ref_t *ref;
   int closed;
 };
@@ -690,8 +773,14 @@ static instance_t *instance_of(napi_env env) {
 
 static void watch_closed(uv_handle_t *h) {
   watch_t *w = h->data;
+  instance_t *home = w->home;
   if (w->ref) w->ref->w = NULL;
   free(w);
+  if (home && --home->closing == 0 && home->cleanup) {
+    napi_async_cleanup_hook_handle cleanup = home->cleanup;
+    home->cleanup = NULL;
+    napi_remove_async_cleanup_hook(cleanup);
+  }
 }
 
 static void watch_ref_finalize(napi_env env, void *data, void *hint) {
@@ -716,6 +805,7 @@ static void watch_close(watch_t *w) {
   if (w->context) napi_async_destroy(w->env, w->context);
   w->callback = NULL;
   w->context = NULL;
+  if (w->home) w->home->closing++;
   uv_close((uv_handle_t *)&w->poll, watch_closed);
 }
 
@@ -757,6 +847,7 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   napi_async_init(env, NULL, name, &w->context);
   instance_t *inst = instance_of(env);
   w->inst = inst;
+  w->home = inst;
   if (inst) {
     w->next = inst->watches;
     if (w->next) w->next->prev = w;
@@ -770,8 +861,10 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   ref->w = w;
   w->ref = ref;
   if (napi_create_external(env, ref, watch_ref_finalize, NULL, &handle) != napi_ok) {
+    /* Node-API may fail after installing the finalizer (a worker being terminated), so ref is left to it: a
+       few bytes, rather than memory freed twice. */
+    ref->w = NULL;
     w->ref = NULL;
-    free(ref);
     watch_close(w);
     return num(env, -ENOMEM);
   }
@@ -853,8 +946,9 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "constants", make_constants(env));
   void *instance = NULL;
   if (napi_get_instance_data(env, &instance) == napi_ok && instance == NULL) {
-    instance = calloc(1, sizeof(instance_t));
-    if (instance && napi_set_instance_data(env, instance, instance_finalize, NULL) != napi_ok) free(instance);
+    instance_t *inst = calloc(1, sizeof *inst);
+    if (inst && napi_set_instance_data(env, inst, instance_finalize, NULL) != napi_ok) free(inst);
+    else if (inst) napi_add_async_cleanup_hook(env, instance_cleanup, inst, NULL); /* without it, instance_finalize closes */
   }
   return exports;
 }

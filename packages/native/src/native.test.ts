@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invalidArgument, isSystemError, systemError } from './errors.js';
@@ -382,6 +383,17 @@ describe('mmap / munmap', () => {
     expect(BigInt(r.addr)).not.toBe(0n);
     expect(r.before).toBe(true);
     expect(r.after).toBe(false);
+  });
+
+  it('workers terminated in the middle of mmap, munmap and poll watchers, 20 times: the process lives, no mapping or fd is left', () => {
+    // The addon as node-gyp-build loads it here, driven raw in each worker (children/terminate-mapping.mjs).
+    const addon = (createRequire(import.meta.url)('node-gyp-build') as { path: (dir: string) => string }).path(PKG_DIR);
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('./children/terminate-mapping.mjs', import.meta.url)), addon, '20'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.status, `${r.stderr} (signal ${r.signal})`).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ rounds: 20, before: 0, after: 0, fdsLeft: 0 });
   });
 });
 
