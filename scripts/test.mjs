@@ -24,7 +24,19 @@ function count(name, exitCode) {
   // A file that failed to load (syntax error, failed import) has no test results of its own: count it.
   const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
   const failed = r.numFailedTests + brokenFiles + (exitCode !== 0 && r.numFailedTests + brokenFiles === 0 ? 1 : 0);
-  return { passed: r.numPassedTests, failed };
+  // What failed, repeated at the very end: CI keeps only the tail of a long log.
+  const failures = r.testResults.flatMap((f) => {
+    const file = f.name.startsWith(root) ? f.name.slice(root.length + 1) : f.name;
+    const tests = f.assertionResults.filter((a) => a.status === 'failed');
+    if (tests.length === 0) return f.status === 'failed' ? [`${name}: ${file}: ${firstLine(f.message)}`] : [];
+    return tests.map((a) => `${name}: ${file} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
+  });
+  return { passed: r.numPassedTests, failed, failures };
+}
+
+function firstLine(text) {
+  const line = String(text ?? '').split('\n').find((l) => l.trim() !== '') ?? '(no message)';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 console.error('[test] host: unit tests');
@@ -149,5 +161,7 @@ const failed = totals.reduce((n, t) => n + t.failed, 0);
 const part = (label, t) => `${label} ${t.passed}/${t.passed + t.failed}`;
 const labels = ['host', 'kernel', 'noinit', 'lowmem', 'cma', 'arm64', ...(arm64Full ? ['arm64-full', 'arm64-16k'] : [])];
 console.error(`[test] ${labels.map((l, i) => part(l, totals[i])).join(', ')}, ${minutes(Date.now() - started)}`);
+const failures = totals.flatMap((t) => t.failures ?? []);
+if (failures.length > 0) console.error(`[test] failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
