@@ -1,7 +1,9 @@
-// `dmaheap doctor` on Debian's stock 6.12 (VM, --test-setup): as root everything opens; as nobody nothing
-// does and each node gets its fix; with the fix applied (a node of group video, mode 0660, in a private mount
-// namespace, as the udev rule would make it) nobody in group video can use the heaps. What openHeap gives is
-// compared with the registry of this process (the same packages loaded here).
+// `dmaheap doctor` on Debian's stock 6.12 (VM, --test-setup), and on arm64 on the test bed's arm64 kernel
+// (VM_ARM64_TEST_SETUP: cma=256M, so it also has the CMA heap /dev/dma_heap/reserved, its area in sysfs, debugfs
+// unmounted): as root everything opens; as nobody nothing does and each node gets its fix; with the fix applied
+// (nodes of group video, mode 0660, in a private mount namespace, as the udev rule would make them) nobody in
+// group video can use the heaps. What openHeap gives is compared with the registry of this process (the same
+// packages loaded here).
 // Run: node tools/vm/dist/cli.js --test-setup -- node node_modules/vitest/vitest.mjs run --project vm packages/cli/src/doctor.vm.test.ts
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -17,23 +19,43 @@ import type { DoctorReport } from './index.js';
 import { CLI, dmaheap, NOBODY } from './vm.test-helpers.js';
 
 const VIDEO = 44;
+const MiB = 1 << 20;
+/** The arm64 guest's kernel: the CMA heap beside the system heap, huge page sizes of 4 KiB-page arm64. */
+const ARM64 = process.arch === 'arm64';
+const HEAP_NAMES = ARM64 ? ['reserved', 'system'] : ['system'];
+/** The fix doctor gives nobody for /dev/dma_heap/<name>. */
+const udevFix = (name: string) => ({
+  text: `a udev rule giving /dev/dma_heap/${name} to the group video, in /etc/udev/rules.d/90-dmaheap.rules, then add nobody to video (and log in again)`,
+  udevRule: `SUBSYSTEM=="dma_heap", KERNEL=="${name}", GROUP="video", MODE="0660"`,
+  commands: [
+    `echo 'SUBSYSTEM=="dma_heap", KERNEL=="${name}", GROUP="video", MODE="0660"' >> /etc/udev/rules.d/90-dmaheap.rules`,
+    'udevadm control --reload && udevadm trigger',
+    'usermod -aG video nobody',
+  ],
+});
+const heapNode = (name: string) => ({ name, cma: name === 'reserved', path: `/dev/dma_heap/${name}`, present: true, mode: '0600', owner: 'root', group: 'root' });
 
 describe('dmaheap doctor (stock kernel)', () => {
-  it('as root: the system heap and udmabuf open, their limits, huge pages as set up, no CMA, exit 0', async () => {
+  it(`as root: the system heap and udmabuf open, their limits, huge pages as set up, ${ARM64 ? 'the CMA area of cma=256M' : 'no CMA'}, exit 0`, async () => {
     const r = await dmaheap(['doctor', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const d = JSON.parse(r.stdout) as DoctorReport;
     expect(d.user).toMatchObject({ uid: 0, name: 'root' });
-    expect(d.kernel.release).toMatch(/^6\.12\./);
-    expect(d.heaps).toEqual({
-      dir: '/dev/dma_heap',
-      present: true,
-      nodes: [{ name: 'system', cma: false, path: '/dev/dma_heap/system', present: true, mode: '0600', owner: 'root', group: 'root', canOpen: true, error: null, fix: null }],
-    });
+    expect(d.kernel.release).toMatch(ARM64 ? /^6\.12\.\d+-dmaheap-arm64$/ : /^6\.12\./);
+    expect(d.heaps).toEqual({ dir: '/dev/dma_heap', present: true, nodes: HEAP_NAMES.map((n) => ({ ...heapNode(n), canOpen: true, error: null, fix: null })) });
     expect(d.udmabuf).toEqual({ path: '/dev/udmabuf', present: true, mode: '0600', owner: 'root', group: 'root', canOpen: true, error: null, fix: null, limits: { listLimit: 1024, sizeLimitMb: 64 } });
-    expect(d.cma).toMatchObject({ total: null, free: null, areas: [] });
-    expect(d.hugetlb).toMatchObject({ pageSize: 2 << 20, total: 64, sizes: [{ pageSize: 2 << 20, pages: 64 }, { pageSize: 1 << 30, pages: 0 }] });
+    if (ARM64) {
+      // sysfs's counters of the area; its size and use are debugfs's, which is not mounted here.
+      expect(d.cma).toMatchObject({ total: 256 * MiB, sysfs: 'read', debugfs: expect.stringMatching(/^debugfs is not mounted/) });
+      expect(d.cma.free).toBeGreaterThan(0);
+      expect(d.cma.free).toBeLessThanOrEqual(256 * MiB);
+      expect(d.cma.areas).toEqual([expect.objectContaining({ name: 'reserved', pages: null, bytes: null, allocPagesSuccess: expect.any(Number), allocPagesFail: 0 })]);
+    } else {
+      expect(d.cma).toMatchObject({ total: null, free: null, areas: [] });
+    }
+    const sizes = ARM64 ? [[64 << 10, 0], [2 << 20, 64], [32 << 20, 0], [1 << 30, 0]] : [[2 << 20, 64], [1 << 30, 0]];
+    expect(d.hugetlb).toMatchObject({ pageSize: 2 << 20, total: 64, sizes: sizes.map(([pageSize, pages]) => ({ pageSize, pages })) });
     expect(d.thp).toEqual({ enabled: expect.any(String), shmemEnabled: 'advise', defrag: expect.any(String) });
     expect(d.caveats.map((c) => [c.id, c.applies])).toEqual([
       ['udmabuf-large-folios', 'yes'],
@@ -48,7 +70,14 @@ describe('dmaheap doctor (stock kernel)', () => {
     heap.close();
     expect(d.openHeap.system.opens!.backing).toBe('memfd+udmabuf');
     expect(d.openHeap.system.why).toBe('system from @dmaheap/system-heap (priority 10) is available');
-    expect(d.openHeap.cma).toMatchObject({ opens: null, error: expect.stringMatching(/^no heap could be opened for "cma"/), why: 'no registered provider serves any of default_cma_region, linux,cma, reserved' });
+    if (ARM64) {
+      const cma = openHeap('cma');
+      expect(d.openHeap.cma).toMatchObject({ opens: { heap: cma.name, backing: cma.capabilities.backing, provider: '@dmaheap/cma-heap' }, error: null });
+      cma.close();
+      expect(d.openHeap.cma.why).toBe('reserved from @dmaheap/cma-heap (priority 10) is available');
+    } else {
+      expect(d.openHeap.cma).toMatchObject({ opens: null, error: expect.stringMatching(/^no heap could be opened for "cma"/), why: 'no registered provider serves any of default_cma_region, linux,cma, reserved' });
+    }
     expect(d.openHeap.loadErrors).toEqual([]);
     expect(d.problems).toEqual([]);
   });
@@ -59,35 +88,15 @@ describe('dmaheap doctor (stock kernel)', () => {
     expect(r.status).toBe(3);
     const d = JSON.parse(r.stdout) as DoctorReport;
     expect(d.user).toMatchObject({ uid: NOBODY, name: 'nobody', groupNames: ['nogroup'] });
-    expect(d.heaps.nodes).toEqual([
-      {
-        name: 'system',
-        cma: false,
-        path: '/dev/dma_heap/system',
-        present: true,
-        mode: '0600',
-        owner: 'root',
-        group: 'root',
-        canOpen: false,
-        error: 'EACCES',
-        fix: {
-          text: 'a udev rule giving /dev/dma_heap/system to the group video, in /etc/udev/rules.d/90-dmaheap.rules, then add nobody to video (and log in again)',
-          udevRule: 'SUBSYSTEM=="dma_heap", KERNEL=="system", GROUP="video", MODE="0660"',
-          commands: [
-            `echo 'SUBSYSTEM=="dma_heap", KERNEL=="system", GROUP="video", MODE="0660"' >> /etc/udev/rules.d/90-dmaheap.rules`,
-            'udevadm control --reload && udevadm trigger',
-            'usermod -aG video nobody',
-          ],
-        },
-      },
-    ]);
+    expect(d.heaps.nodes).toEqual(HEAP_NAMES.map((n) => ({ ...heapNode(n), canOpen: false, error: 'EACCES', fix: udevFix(n) })));
     expect(d.udmabuf).toMatchObject({ canOpen: false, error: 'EACCES', fix: { udevRule: 'KERNEL=="udmabuf", GROUP="video", MODE="0660"' }, limits: { listLimit: 1024, sizeLimitMb: 64 } });
     expect(d.openHeap.system).toMatchObject({
       opens: null,
       why: 'system from @dmaheap/system-heap (priority 10): no permission to open /dev/udmabuf read-write; system from @dmaheap/native (priority 0): no permission to open /dev/dma_heap/system (udev rules grant it)',
     });
-    expect(d.problems).toHaveLength(3);
-    expect(d.problems[2]).toMatch(/^openHeap\('system'\) fails: no heap could be opened for "system"/);
+    // One per node that does not open, and openHeap('system') failing (openHeap('cma') too on arm64: its heap is refused).
+    expect(d.problems.map((p) => p.split(' ')[0])).toEqual([...HEAP_NAMES.map((n) => `/dev/dma_heap/${n}`), '/dev/udmabuf', "openHeap('system')"]);
+    expect(d.problems.at(-1)).toMatch(/^openHeap\('system'\) fails: no heap could be opened for "system"/);
   });
 
   describe('with the fix applied (nodes of group video, mode 0660, in a private mount namespace)', () => {
@@ -106,7 +115,7 @@ describe('dmaheap doctor (stock kernel)', () => {
       const heaps = join(dir, 'heaps');
       execFileSync('mkdir', ['-p', heaps]);
       chmodSync(heaps, 0o755);
-      node('/dev/dma_heap/system', 'heaps/system');
+      for (const name of HEAP_NAMES) node(`/dev/dma_heap/${name}`, `heaps/${name}`);
       const udmabuf = node('/dev/udmabuf', 'udmabuf');
       const script = `mount --bind ${heaps} /dev/dma_heap && mount --bind ${udmabuf} /dev/udmabuf && exec setpriv --reuid=${NOBODY} --regid=${NOBODY} ${groups} -- "$NODE" ${CLI} doctor --json`;
       try {
@@ -126,13 +135,15 @@ describe('dmaheap doctor (stock kernel)', () => {
       } catch (err) {
         d = JSON.parse((err as { stdout: string }).stdout) as DoctorReport; // exit 3
       }
-      expect(d!.heaps.nodes[0]).toMatchObject({ mode: '0660', group: 'video', canOpen: false, fix: { text: 'add nobody to the group "video", which may open it (then log in again)', commands: ['usermod -aG video nobody'] } });
+      expect(d!.heaps.nodes.map((n) => n.name)).toEqual(HEAP_NAMES);
+      for (const n of d!.heaps.nodes)
+        expect(n).toMatchObject({ mode: '0660', group: 'video', canOpen: false, fix: { text: 'add nobody to the group "video", which may open it (then log in again)', commands: ['usermod -aG video nobody'] } });
       expect(d!.udmabuf).toMatchObject({ mode: '0660', group: 'video', canOpen: false, fix: { commands: ['usermod -aG video nobody'] } });
     });
 
     it('nobody in group video opens both, and openHeap gives the userspace system heap: exit 0', async () => {
       const d = await doctorGranted(`--groups=${VIDEO}`);
-      expect(d.heaps.nodes[0]).toMatchObject({ canOpen: true, fix: null });
+      expect(d.heaps.nodes.map((n) => [n.name, n.canOpen, n.fix])).toEqual(HEAP_NAMES.map((n) => [n, true, null]));
       expect(d.udmabuf).toMatchObject({ canOpen: true, fix: null });
       expect(d.openHeap.system.opens).toMatchObject({ backing: 'memfd+udmabuf', provider: '@dmaheap/system-heap' });
       expect(d.problems).toEqual([]);
