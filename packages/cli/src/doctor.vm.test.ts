@@ -117,7 +117,7 @@ describe('dmaheap doctor (stock kernel)', () => {
       chmodSync(heaps, 0o755);
       for (const name of HEAP_NAMES) node(`/dev/dma_heap/${name}`, `heaps/${name}`);
       const udmabuf = node('/dev/udmabuf', 'udmabuf');
-      const script = `mount --bind ${heaps} /dev/dma_heap && mount --bind ${udmabuf} /dev/udmabuf && exec setpriv --reuid=${NOBODY} --regid=${NOBODY} ${groups} -- "$NODE" ${CLI} doctor --json`;
+      const script = `mount --bind ${heaps} /dev/dma_heap && mount --bind ${udmabuf} /dev/udmabuf && exec /usr/bin/setpriv --reuid=${NOBODY} --regid=${NOBODY} ${groups} -- "$NODE" ${CLI} doctor --json`;
       try {
         // Awaited, not blocking: a blocked test worker misses vitest's messages.
         const { stdout } = await promisify(execFile)('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath } });

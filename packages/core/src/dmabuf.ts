@@ -115,9 +115,19 @@ function releaseState(t: Tracked): ReleaseState {
 }
 
 /** Releases once: the heap's counts, then the heap's own release. */
+/** What a released buffer's handle keeps in place of its release and ops: nothing its heap gave it. */
+const spent = (): never => {
+  throw new Error('dmaheap: a released buffer was used'); // unreachable: every method checks closed first
+};
+const SPENT_OPS: DmaBufOps = { mmap: spent, munmap: spent, sync: spent, setName: spent, dup: spent };
+
 function release(t: Tracked): void {
+  const give = t.release;
+  // A closed handle the program still holds must not pin what its heap gave it: a pool's handle reaches the
+  // pooled buffer through its release, and that buffer, handed out again and lost, must still be collected.
+  t.release = spent;
   t.owner?.[released](t.size);
-  t.release(releaseState(t));
+  give(releaseState(t));
 }
 
 const finalizer = new FinalizationRegistry<Tracked>((t) => {
@@ -169,7 +179,7 @@ export class DmaBuf implements Disposable {
   readonly size: number;
   readonly heap: Heap;
   readonly #fd: number;
-  readonly #ops: DmaBufOps;
+  #ops: DmaBufOps;
   readonly #tracked: Tracked;
   #closed = false;
   #mapping: ArrayBuffer | undefined;
@@ -274,6 +284,8 @@ export class DmaBuf implements Disposable {
     this.#mapping = undefined;
     this.#view = undefined;
     const unmapped = this.#syscall('unmap', () => this.#ops.munmap(mapping));
+    // A detached view the program keeps must not keep this handle (and what it holds) alive.
+    keepAlive.delete(mapping);
     // The memory lives on in an ArrayBuffer we cannot detach: only the kernel knows when it is gone.
     if (unmapped === false) this.#tracked.shared = true;
     this.#tracked.mappedNow = false;
@@ -366,6 +378,7 @@ export class DmaBuf implements Disposable {
       this.unmap();
     } finally {
       this.#reads = this.#writes = this.#readwrites = 0;
+      this.#ops = SPENT_OPS; // as release() drops the release: a closed handle pins nothing
       release(this.#tracked);
     }
   }

@@ -362,25 +362,30 @@ export function fuzzHeap(label: string, open: () => Heap, runs = FUZZ_RUNS): voi
           const model: Model = { live: [], closed: [], kept: [], dups: [], heapClosed: false, dropped: 0 };
           leaked = 0;
           try {
-            await fc.asyncModelRun(() => ({ model, real }), cmds);
+            try {
+              await fc.asyncModelRun(() => ({ model, real }), cmds);
+            } finally {
+              for (const l of model.live.splice(0)) l.buf.close();
+              for (const d of model.dups.splice(0)) closeSync(d.fd);
+              model.kept.length = 0;
+              real.heap.close();
+            }
+            totals.sequences++;
+            totals.steps += [...cmds].length;
+            totals.dropped += model.dropped;
+            totals.heapClosed += model.heapClosed ? 1 : 0;
+            // Every dropped buffer is collected and released (its fd closed, its memory given back).
+            for (let i = 0; i < 50 && leaked < model.dropped; i++) await collect(2);
+            expect(leaked, 'dropped buffers reported as leaked').toBe(model.dropped);
+            for (const c of real.canaries) c.check('at the end of the sequence');
           } finally {
-            for (const l of model.live.splice(0)) l.buf.close();
-            for (const d of model.dups.splice(0)) closeSync(d.fd);
-            model.kept.length = 0;
-            real.heap.close();
+            // Closed whatever failed: a failed sequence must not leave its canaries' fds to fail the next one
+            // (fast-check then shrinks to a sequence that fails only for that, hiding the first failure).
+            for (const c of real.canaries) c.close();
           }
-          totals.sequences++;
-          totals.steps += [...cmds].length;
-          totals.dropped += model.dropped;
-          totals.heapClosed += model.heapClosed ? 1 : 0;
-          // Every dropped buffer is collected and released (its fd closed, its memory given back).
-          for (let i = 0; i < 50 && leaked < model.dropped; i++) await collect(2);
-          expect(leaked, 'dropped buffers reported as leaked').toBe(model.dropped);
-          for (const c of real.canaries) c.check('at the end of the sequence');
-          for (const c of real.canaries) c.close();
           // Deferred frees of buffers collected while a mapping still held them finish within a few checks.
           for (let i = 0; i < 20 && openFdCount() !== start; i++) await collect(2);
-          expect(openFdCount()).toBe(start);
+          expect(openFdCount(), 'fds open after the sequence, against before the test').toBe(start);
         }),
         { numRuns: runs, seed: Number(process.env['DMAHEAP_FUZZ_SEED'] ?? Date.now() % 2 ** 31), verbose: 1 },
       );

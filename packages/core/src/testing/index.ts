@@ -313,6 +313,29 @@ export function describeHeapConformance(label: string, options: ConformanceOptio
         }
         expect(openFdCount()).toBe(start);
       });
+      it.skipIf(!HAS_GC)('a closed handle the program keeps pins nothing: a buffer lost later is still collected and released', async () => {
+        const start = openFdCount();
+        const h = await options.open();
+        const leaks: number[] = [];
+        const previous = setLeakHandler((l) => leaks.push(l.size));
+        try {
+          // Closed and kept, with a view of it (detached now), as programs keep handles in arrays; a pool hands
+          // the same buffer out again, to a handle that is then lost.
+          const closed = h.allocate(SIZE);
+          const view = closed.map();
+          view.fill(0x3b);
+          closed.close();
+          (() => h.allocate(SIZE).withCpuAccess('write', (v) => v.fill(0x3c)))();
+          for (let i = 0; i < 20 && leaks.length === 0; i++) await collectGarbage(2);
+          expect(leaks, 'the lost buffer is collected while the closed one is still held').toHaveLength(1);
+          expect([closed.closed, view.length]).toEqual([true, 0]);
+        } finally {
+          setLeakHandler(previous);
+          h.close();
+        }
+        await new Promise((r) => setTimeout(r, 250)); // deferred frees are checked every 100 ms
+        expect(openFdCount()).toBe(start);
+      });
     });
 
     describe('bad input', () => {
