@@ -111,6 +111,7 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string, jobDir: string
     }
   }
   if (opts.hugepages) lines.push(`echo ${opts.hugepages} > /proc/sys/vm/nr_hugepages`);
+  lines.push(WARM_STATIC_KEYS);
   lines.push(...(opts.setup ?? []));
   lines.push(`cd ${shellQuote(cwd)}`, 'set +e');
   const argv = opts.command.map(shellQuote).join(' ');
@@ -121,6 +122,20 @@ function jobScript(opts: RunOptions, kernel: Kernel, cwd: string, jobDir: string
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The kernel patches its own code when a static key first flips, and under TCG a vCPU running that code as it is
+ * patched can take the breakpoint the patch leaves there as an oops: the stock guest panicked so (`Oops: int3`
+ * in kmem_cache_alloc_noprof, then "Fatal exception in interrupt") when the bench's pressure scenario made its
+ * first memory cgroup while another thread allocated. So the job flips the keys a first memory cgroup flips
+ * (memcg_kmem_online_key stays on once set) before anything runs: it makes one and removes it, mounting cgroup2
+ * for that only when nothing is mounted there, and unmounting it again.
+ */
+const WARM_STATIC_KEYS = [
+  '( c=/sys/fs/cgroup; m=; grep -q " $c cgroup2 " /proc/mounts || { mount -t cgroup2 none $c && m=1; }',
+  'echo +memory > $c/cgroup.subtree_control; mkdir $c/dmaheap-warm-keys && rmdir $c/dmaheap-warm-keys',
+  '[ -z "$m" ] || umount $c ) 2>/dev/null || true',
+].join('; ');
 
 /** The QEMU of a guest's architecture: the PC, or arm64's `virt` machine. */
 function qemuFor(kernel: Kernel): { binary: string; machine: string[]; console: string } {
