@@ -308,19 +308,22 @@ typedef struct {
   int counted; /* its length was added to V8's external memory */
 } mapping_t;
 
+/* An id is carried as a pointer-sized finalizer hint: the slot in the low bits, the generation above. */
+typedef uintptr_t mapping_id_t;
+#define SLOT_BITS (sizeof(uintptr_t) >= 8 ? 32 : 20)
+#define MAX_SLOTS ((uint32_t)(((uintptr_t)1 << SLOT_BITS) - 1))
 #define NO_SLOT UINT32_MAX
-_Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "a mapping id is carried in a pointer-sized hint");
 static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
 static mapping_t *mappings = NULL;
 static uint32_t mappings_len = 0, free_slots = NO_SLOT;
 
-static uint64_t mapping_id(uint32_t slot) { return ((uint64_t)mappings[slot].gen << 32) | slot; }
+static mapping_id_t mapping_id(uint32_t slot) { return ((mapping_id_t)mappings[slot].gen << SLOT_BITS) | slot; }
 
 /* Records a new mapping; its id, or 0 without memory for the table. */
-static uint64_t mapping_add(napi_env env, void *addr, size_t len) {
-  uint64_t id = 0;
+static mapping_id_t mapping_add(napi_env env, void *addr, size_t len) {
+  mapping_id_t id = 0;
   pthread_mutex_lock(&mappings_lock);
-  if (free_slots == NO_SLOT && mappings_len < NO_SLOT / 2) {
+  if (free_slots == NO_SLOT && mappings_len < MAX_SLOTS / 2) {
     uint32_t grown_len = mappings_len * 2 + 64;
     mapping_t *grown = realloc(mappings, grown_len * sizeof *grown);
     if (grown) {
@@ -342,8 +345,8 @@ static uint64_t mapping_add(napi_env env, void *addr, size_t len) {
 }
 
 /* The slot id names, or NULL when it is stale. Under the lock. */
-static mapping_t *mapping_find(uint64_t id) {
-  uint32_t slot = (uint32_t)id;
+static mapping_t *mapping_find(mapping_id_t id) {
+  uint32_t slot = (uint32_t)(id & MAX_SLOTS);
   if (slot >= mappings_len || !mappings[slot].addr || mapping_id(slot) != id) return NULL;
   return &mappings[slot];
 }
@@ -361,7 +364,8 @@ static long mapping_free(mapping_t *m) {
   long counted = mapping_unmap(m);
   if (counted < 0) return 0; /* munmap of a live mapping does not fail; if it did, the slot is dropped anyway */
   uint32_t slot = (uint32_t)(m - mappings);
-  *m = (mapping_t){.gen = m->gen + 1 ? m->gen + 1 : 1, .next_free = free_slots};
+  uint32_t gen = (m->gen + 1) & (uint32_t)(UINTPTR_MAX >> SLOT_BITS);
+  *m = (mapping_t){.gen = gen ? gen : 1, .next_free = free_slots}; /* never 0: no id is 0 */
   free_slots = slot;
   return counted;
 }
@@ -383,7 +387,7 @@ static void unmap_owned(napi_env env) {
 static void mapping_finalize(napi_env env, void *data, void *hint) {
   (void)data;
   pthread_mutex_lock(&mappings_lock);
-  mapping_t *m = mapping_find((uint64_t)(uintptr_t)hint);
+  mapping_t *m = mapping_find((mapping_id_t)hint);
   long counted = m ? mapping_free(m) : 0;
   pthread_mutex_unlock(&mappings_lock);
   forget_external(env, counted);
@@ -393,17 +397,17 @@ static void mapping_finalize(napi_env env, void *data, void *hint) {
 static const napi_type_tag MAPPING_TAG = {0x646d616865617021ULL, 0x6d6d61705f746167ULL};
 
 /* The id wrapped on an ArrayBuffer made by js_mmap (its mapping live, unmapped or gone), or 0. */
-static uint64_t get_mapping_id(napi_env env, napi_value ab) {
+static mapping_id_t get_mapping_id(napi_env env, napi_value ab) {
   bool tagged = false;
   void *id = NULL;
   if (napi_check_object_type_tag(env, ab, &MAPPING_TAG, &tagged) != napi_ok || !tagged) return 0;
   if (napi_unwrap(env, ab, &id) != napi_ok) return 0;
-  return (uint64_t)(uintptr_t)id;
+  return (mapping_id_t)id;
 }
 
 /* Where the memory `ab` shows now is mapped: made by js_mmap, not unmapped, not detached. 0 when not. */
 static int live_mapping(napi_env env, napi_value ab, void **addr, size_t *len) {
-  uint64_t id = get_mapping_id(env, ab);
+  mapping_id_t id = get_mapping_id(env, ab);
   bool detached = true;
   if (!id || napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) return 0;
   pthread_mutex_lock(&mappings_lock);
@@ -422,11 +426,11 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   BAIL_IF_BAD;
   void *addr = mmap(NULL, (size_t)length, prot, MAP_SHARED, fd, (off_t)offset);
   if (addr == MAP_FAILED) return num(env, -errno);
-  uint64_t id = mapping_add(env, addr, (size_t)length);
+  mapping_id_t id = mapping_add(env, addr, (size_t)length);
   if (!id) { munmap(addr, (size_t)length); return num(env, -ENOMEM); }
 
   napi_value ab;
-  napi_status st = napi_create_external_arraybuffer(env, addr, (size_t)length, mapping_finalize, (void *)(uintptr_t)id, &ab);
+  napi_status st = napi_create_external_arraybuffer(env, addr, (size_t)length, mapping_finalize, (void *)id, &ab);
   if (st == napi_no_external_buffers_allowed) {
     pthread_mutex_lock(&mappings_lock);
     mapping_t *m = mapping_find(id);
@@ -452,7 +456,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   }
   // From here the ArrayBuffer's finalizer unmaps at GC whatever fails. The wrap holds no memory: a plain id.
   if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok) return num(env, -ENOMEM);
-  if (napi_wrap(env, ab, (void *)(uintptr_t)id, NULL, NULL, NULL) != napi_ok) return num(env, -ENOMEM);
+  if (napi_wrap(env, ab, (void *)id, NULL, NULL, NULL) != napi_ok) return num(env, -ENOMEM);
   return ab;
 }
 
@@ -462,7 +466,7 @@ static napi_value js_munmap(napi_env env, napi_callback_info info) {
   ARGS;
   if (a.argc < 1) return num(env, -EINVAL);
   napi_value ab = a.argv[0];
-  uint64_t id = get_mapping_id(env, ab);
+  mapping_id_t id = get_mapping_id(env, ab);
   if (!id) return num(env, 0); /* not ours */
   bool detached = false;
   napi_is_detached_arraybuffer(env, ab, &detached);
