@@ -305,7 +305,6 @@ typedef struct {
   uint32_t gen; /* changes each time the slot is freed, so an old id never names a new mapping */
   uint32_t next_free;
   int unmapped;
-  int counted; /* its length was added to V8's external memory */
 } mapping_t;
 
 /* An id is carried as a pointer-sized finalizer hint: the slot in the low bits, the generation above. */
@@ -351,12 +350,12 @@ static mapping_t *mapping_find(mapping_id_t id) {
   return &mappings[slot];
 }
 
-/* Unmaps once; the bytes to take off V8's external memory (0 when none), or -errno. Under the lock. */
+/* Unmaps once; the bytes to take off V8's external memory (0 when unmapped already), or -errno. Under the lock. */
 static long mapping_unmap(mapping_t *m) {
   if (m->unmapped) return 0;
   if (munmap(m->addr, m->len) < 0) return -errno;
   m->unmapped = 1;
-  return m->counted ? (long)m->len : 0;
+  return (long)m->len;
 }
 
 /* Unmaps (when still mapped) and frees the slot; the bytes to take off V8's external memory. Under the lock. */
@@ -428,14 +427,13 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   if (addr == MAP_FAILED) return num(env, -errno);
   mapping_id_t id = mapping_add(env, addr, (size_t)length);
   if (!id) { munmap(addr, (size_t)length); return num(env, -ENOMEM); }
+  int64_t ignored;
+  napi_adjust_external_memory(env, (int64_t)length, &ignored); /* every unmap takes it off again */
 
   napi_value ab;
   napi_status st = napi_create_external_arraybuffer(env, addr, (size_t)length, mapping_finalize, (void *)id, &ab);
   if (st == napi_no_external_buffers_allowed) {
-    pthread_mutex_lock(&mappings_lock);
-    mapping_t *m = mapping_find(id);
-    if (m) mapping_free(m);
-    pthread_mutex_unlock(&mappings_lock);
+    mapping_finalize(env, NULL, (void *)id); /* no ArrayBuffer will: unmapped and freed here */
     napi_value code, msg, err;
     napi_create_string_utf8(env, "ERR_DMAHEAP_NO_EXTERNAL_BUFFERS", NAPI_AUTO_LENGTH, &code);
     napi_create_string_utf8(env, "this Node.js runtime does not allow external ArrayBuffers, so mmap cannot hand memory to JS",
@@ -447,13 +445,6 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   /* Any other failure (a length over buffer.constants.MAX_LENGTH, which TypeScript never asks for; the worker
      being terminated): the finalizer has run or will, or the environment's teardown unmaps. */
   if (st != napi_ok) return NULL;
-  int64_t ignored;
-  if (napi_adjust_external_memory(env, (int64_t)length, &ignored) == napi_ok) {
-    pthread_mutex_lock(&mappings_lock);
-    mapping_t *m = mapping_find(id);
-    if (m) m->counted = 1;
-    pthread_mutex_unlock(&mappings_lock);
-  }
   // From here the ArrayBuffer's finalizer unmaps at GC whatever fails. The wrap holds no memory: a plain id.
   if (napi_type_tag_object(env, ab, &MAPPING_TAG) != napi_ok) return num(env, -ENOMEM);
   if (napi_wrap(env, ab, (void *)id, NULL, NULL, NULL) != napi_ok) return num(env, -ENOMEM);
