@@ -1,7 +1,9 @@
 // Unit tests of the DmaBuf state machine over a FAKE backend (no kernel); the same behaviour is checked on
 // real dma-bufs by the conformance suite in the VM.
 import { describe, expect, it } from 'vitest';
+import { setLeakHandler } from './dmabuf.js';
 import { FakeHeap } from './fake.test-helpers.js';
+import { collectGarbage } from './testing/index.js';
 
 describe('DmaBuf over the fake backend', () => {
   it('maps once and reuses the mapping until unmap', () => {
@@ -84,6 +86,29 @@ describe('DmaBuf over the fake backend', () => {
     }
     expect(heap.released).toHaveLength(2);
     expect(heap.stats()).toMatchObject({ liveBuffers: 0, liveBytes: 0 });
+  });
+
+  it('releases and reports every lost buffer, lost in the job that made it or in a long one, and no closed one', async () => {
+    const heap = new FakeHeap('fake');
+    const leaks: number[] = [];
+    const previous = setLeakHandler((l) => leaks.push(l.size));
+    try {
+      heap.allocate(4096); // lost before its job ended: it had not joined the finalizer yet
+      for (let i = 0; i < 3000; i++) heap.allocate(8192).close(); // closed in time: none joins
+      for (let i = 0; i < 2500; i++) heap.allocate(12288); // lost in one long job: more than wait at once
+      const kept = heap.allocate(16384);
+      await collectGarbage();
+      expect(leaks.filter((n) => n === 4096)).toHaveLength(1);
+      expect(leaks.filter((n) => n === 12288)).toHaveLength(2500);
+      expect(leaks.filter((n) => n === 8192 || n === 16384)).toEqual([]);
+      expect(heap.stats()).toMatchObject({ liveBuffers: 1, liveBytes: 16384 });
+      kept.close(); // it had joined: closing takes it out again
+      await collectGarbage();
+      expect(leaks).toHaveLength(2501);
+      expect(heap.released).toHaveLength(3000 + 2501 + 1);
+    } finally {
+      setLeakHandler(previous);
+    }
   });
 
   it('async brackets end when the promise settles', async () => {
