@@ -26,6 +26,9 @@ import { unchecked } from './unchecked.js';
 
 export const DMA_HEAP_DIR = '/dev/dma_heap';
 
+/** The new dma-buf's fd flags. */
+const BUF_FLAGS = constants.O_RDWR | constants.O_CLOEXEC;
+
 /** The names kernels give their CMA heap. */
 export const CMA_HEAP_NAMES = ['default_cma_region', 'linux,cma', 'reserved'] as const;
 
@@ -57,13 +60,14 @@ class KernelHeap extends AbstractHeap {
   readonly capabilities: HeapCapabilities;
   readonly path: string;
   readonly #fd: number;
-  readonly #guard: MemoryGuard;
+  /** The kernel's system heap takes pages until the OOM killer kills a process rather than failing; the guard
+   * refuses first. CMA allocations fail cleanly with ENOMEM and need none. */
+  readonly #guard: MemoryGuard | undefined;
 
   constructor(name: string, dir: string, reserveBytes?: number) {
     super();
     this.name = checkHeapName(name);
     this.path = `${dir}/${name}`;
-    this.#guard = new MemoryGuard(reserveBytes);
     try {
       this.#fd = openDevice(this.path, constants.O_RDONLY);
     } catch (err) {
@@ -76,6 +80,7 @@ class KernelHeap extends AbstractHeap {
       throw typed;
     }
     const contiguous = (CMA_HEAP_NAMES as readonly string[]).includes(name) || /cma/i.test(name);
+    this.#guard = contiguous ? undefined : new MemoryGuard(reserveBytes);
     this.capabilities = {
       contiguous,
       cached: true,
@@ -86,10 +91,8 @@ class KernelHeap extends AbstractHeap {
   }
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
-    // The kernel's system heap takes pages until the OOM killer kills a process rather than failing; the guard
-    // refuses first. CMA allocations fail cleanly with ENOMEM and need no guard.
-    if (!this.capabilities.contiguous) this.#guard.check(size, this.name);
-    const fd = unchecked.heapAlloc(this.#fd, size, constants.O_RDWR | constants.O_CLOEXEC);
+    this.#guard?.check(size, this.name);
+    const fd = unchecked.heapAlloc(this.#fd, size, BUF_FLAGS);
     try {
       if (options.name) bufSetName(fd, options.name);
     } catch (err) {
