@@ -144,13 +144,13 @@ if (unknownScenarios.length) fail(`unknown scenario ${unknownScenarios.join(', '
 // run stops at its time cap once it made its least number of calls. Unless --sizes is given, the scenarios
 // beyond the seed loop leave out sizes above 8 MiB, except with --full.
 //  --quick:   for checking that everything runs: 3 rounds of 40 ms, other runs of 0.1 s.
-//  (default): 7 rounds of 0.1 s, other runs of 0.2 s; pressure runs 1.2 s, so that the pools' PSI monitors sample it.
-//  --full:    11 rounds of 0.5 s, other runs of up to 5000 calls or 8 s, every size in every scenario.
+//  (default): 15 rounds of 60 ms, other runs of 0.2 s; pressure runs 1.2 s, so that the pools' PSI monitors sample it.
+//  --full:    15 rounds of 0.3 s, other runs of up to 5000 calls or 8 s, every size in every scenario.
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
 const MODES: Record<string, { loop: LoopOptions; rounds: RoundOptions; pressureMs: number }> = {
   quick: { loop: { iterations: 200, maxMs: 100, warmup: 5, minIterations: 3 }, rounds: { rounds: 3, roundMs: 40, minIterations: 1, iterations: 200 }, pressureMs: 0 },
-  default: { loop: { iterations: 2000, maxMs: 200, warmup: 10, minIterations: 2 }, rounds: { rounds: 7, roundMs: 100, minIterations: 1, iterations: 2000 }, pressureMs: 1200 },
-  full: { loop: { iterations: 5000, maxMs: 8000, warmup: 20, minIterations: 8 }, rounds: { rounds: 11, roundMs: 500, minIterations: 3, iterations: 5000 }, pressureMs: 0 },
+  default: { loop: { iterations: 2000, maxMs: 200, warmup: 10, minIterations: 2 }, rounds: { rounds: 15, roundMs: 60, minIterations: 1, iterations: 2000 }, pressureMs: 1200 },
+  full: { loop: { iterations: 5000, maxMs: 8000, warmup: 20, minIterations: 8 }, rounds: { rounds: 15, roundMs: 300, minIterations: 3, iterations: 5000 }, pressureMs: 0 },
 };
 const { loop, rounds, pressureMs } = structuredClone(MODES[mode]!);
 if (values.iterations) loop.iterations = rounds.iterations = Math.round(positive(values.iterations, '--iterations'));
@@ -211,9 +211,8 @@ const stepLabel = (t: Task) =>
   `${t.scenario}${t.round === undefined ? '' : t.round === 0 ? ' warm-up' : ` round ${t.round}/${t.rounds}`} ${t.variant.label} ${t.scenario === 'mix' ? '' : formatSize(t.size)}`;
 const { results, failures } = await runTasks(tasks, ctx, {
   before: (t) => progress.step(stepLabel(t), eta.left(planned.slice(next))),
-  done: (t, ms, r) => {
-    finish(t, ms);
-    if (!r) return;
+  done: (t, ms) => finish(t, ms),
+  result: (r) => {
     if (r.scenario === 'seed') progress.log(`${r.label.padEnd(52)} ${seedLine(r)}`);
     else {
       const what = r.scenario === 'mix' ? 'mix' : formatSize(r.size);

@@ -42,7 +42,7 @@ function resultsTable(results: Result[], inflation: Calibration['inflation']): s
     const title = r.hardware && inflation ? ` title="${esc(verdictNote(r.hardware, inflation))}"` : '';
     return `<tr${title}>${cells.map((c, i) => `<td${i > 2 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`;
   });
-  const head = ['scenario', 'heap', 'size', 'calls', 'ns/call', 'GB/s', 'p50', 'p99', 'max', 'alloc p50', 'free p50', 'rounds', 'vs kernel [spread]', 'from means'];
+  const head = ['scenario', 'heap', 'size', 'calls', 'ns/call', 'GB/s', 'p50', 'p99', 'max', 'alloc p50', 'free p50', 'turns', 'vs kernel [spread]', 'from means'];
   return `<table class="results"><thead><tr>${head.map((h, i) => `<th${i > 2 ? ' class="num"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 

@@ -51,6 +51,11 @@ export interface Result {
   rounds?: number[];
   /** With rounds: each timed round's mean ns per call (the seed's figure; stalls of the emulated guest weigh in it). */
   roundMeans?: number[];
+  /**
+   * With rounds: for each of this heap's rounds, the kernel heap's median call and mean ns/call in its turns
+   * just before and after this heap's turn (their mean); what the per-round ratios use.
+   */
+  reference?: { rounds: number[]; means: number[] };
   /** With rounds: the per-round ratios to the kernel heap, and their least and greatest. */
   ratioRounds?: number[];
   ratioSpread?: { min: number; max: number };

@@ -45,6 +45,19 @@ describe('ratios to the kernel heap', () => {
     expect(rs.map((r) => r.ratioToKernel)).toEqual([1, 2, undefined, 1, 0.5]);
   });
 
+  it("with the kernel's turns around each heap's: the ratio to those, not to the kernel's rounds at large", () => {
+    const rs = [
+      { ...result('kernel', 'seed', 4096, 100), rounds: [100, 100, 300, 300], roundMeans: [100, 100, 300, 300] },
+      // the guest slowed down by three times in the second round: the ratio stays 2
+      { ...result('skipsync', 'seed', 4096, 100), rounds: [50, 150], roundMeans: [50, 150], reference: { rounds: [100, 300], means: [100, 300] } },
+    ];
+    addRatios(rs);
+    expect(rs[1]!.ratioRounds).toEqual([2, 2]);
+    expect(rs[1]!.meanRatio).toEqual({ median: 2, min: 2, max: 2 });
+    expect(rs[0]!.ratioToKernel).toBe(1);
+    expect(rs[0]!.ratioSpread).toEqual({ min: 1, max: 1 });
+  });
+
   it('with rounds: the median of per-round ratios, with the spread, flagged when it crosses 1', () => {
     const rs = [
       { ...result('kernel', 'seed', 4096, 100), rounds: [100, 120, 80, 100, 110] },

@@ -75,8 +75,9 @@ export const SCENARIO_TITLES: Record<Scenario, string> = {
 };
 
 /**
- * Sets each result's ratio to the kernel heap's result of the same scenario and size: with rounds on both sides,
- * the median of the per-round ratios, with their spread; else the ratio of the two ns/call.
+ * Sets each result's ratio to the kernel heap's result of the same scenario and size: with rounds, the median of
+ * the per-round ratios (to the kernel's turns around each round's turn), with their spread; else the ratio of the
+ * two ns/call.
  */
 export function addRatios(results: Result[]): void {
   for (const r of results) {
@@ -85,9 +86,12 @@ export function addRatios(results: Result[]): void {
     delete r.ratioSpread;
     delete r.ratioCrossesOne;
     delete r.meanRatio;
-    const means = k?.roundMeans && r.roundMeans ? roundRatios(k.roundMeans, r.roundMeans) : [];
+    // The reference's turns around each of this heap's (reports before those had one kernel turn per round).
+    const refRounds = r.variant === 'kernel' ? r.rounds : (r.reference?.rounds ?? k?.rounds);
+    const refMeans = r.variant === 'kernel' ? r.roundMeans : (r.reference?.means ?? k?.roundMeans);
+    const means = refMeans && r.roundMeans ? roundRatios(refMeans, r.roundMeans) : [];
     if (means.length) r.meanRatio = spreadOf(means);
-    const perRound = k?.rounds && r.rounds ? roundRatios(k.rounds, r.rounds) : [];
+    const perRound = refRounds && r.rounds ? roundRatios(refRounds, r.rounds) : [];
     if (perRound.length) {
       const s = spreadOf(perRound);
       r.ratioToKernel = s.median;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Samples } from './measure.js';
-import { concatSamples, crossesOne, median, roundMeans, roundNs, roundOrder, roundRatios, spreadOf } from './rounds.js';
+import { concatSamples, crossesOne, median, referenceAround, roundMeans, roundNs, roundOrder, roundRatios, sandwiched, spreadOf } from './rounds.js';
 
 describe('medians and spreads', () => {
   it('take the middle value, or the mean of the two middle ones', () => {
@@ -67,5 +67,40 @@ describe('the rounds', () => {
     const untimed: Samples = { n: 4, totalNs: 400, startNs: 0, endNs: 400, bytes: 0, call: new Float64Array(0) };
     expect(roundNs([stalled, untimed])).toEqual([100, 100]); // the fourth slot is unused; without calls: the mean
     expect(roundMeans([stalled, untimed]).map(Math.round)).toEqual([1733, 100]);
+  });
+});
+
+describe('the reference around each turn', () => {
+  it('runs before every heap and after the last one', () => {
+    expect(sandwiched(['a', 'b', 'c'], 'K')).toEqual(['K', 'a', 'K', 'b', 'K', 'c', 'K']);
+    expect(sandwiched([], 'K')).toEqual(['K']);
+    expect(sandwiched(['a', 'b'], undefined)).toEqual(['a', 'b']); // no kernel heap here: the heaps alone
+  });
+
+  it("gives each heap's turn the mean of the reference's turns just before and after it", () => {
+    // The guest slows down by half during the second round: a heap's ratio must not change with it.
+    const turns = [
+      { key: 'K', ns: 100, mean: 110 },
+      { key: 'a', ns: 50, mean: 55 },
+      { key: 'K', ns: 100, mean: 110 },
+      { key: 'b', ns: 200, mean: 220 },
+      { key: 'K', ns: 200, mean: 220 }, // slowed down from here
+      { key: 'b', ns: 400, mean: 440 },
+      { key: 'K', ns: 200, mean: 220 },
+      { key: 'a', ns: 100, mean: 110 },
+      { key: 'K', ns: 200, mean: 220 },
+    ];
+    const around = referenceAround(turns, 'K');
+    expect(around.get('K')).toBeUndefined();
+    expect(around.get('a')).toEqual({ ns: [100, 200], means: [110, 220] });
+    expect(around.get('b')).toEqual({ ns: [150, 200], means: [165, 220] });
+    expect(roundRatios(around.get('a')!.ns, [50, 100])).toEqual([2, 2]); // the same in both rounds
+  });
+
+  it('takes the one neighbour a turn has at either end, and gives nothing without a reference', () => {
+    const around = referenceAround([{ key: 'a', ns: 10, mean: 10 }, { key: 'K', ns: 30, mean: 40 }, { key: 'b', ns: 10, mean: 10 }], 'K');
+    expect(around.get('a')).toEqual({ ns: [30], means: [40] });
+    expect(around.get('b')).toEqual({ ns: [30], means: [40] });
+    expect(referenceAround([{ key: 'a', ns: 10, mean: 10 }], 'K').size).toBe(0);
   });
 });

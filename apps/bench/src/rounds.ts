@@ -1,7 +1,10 @@
-// Interleaved rounds: the seed loop runs every heap, the kernel reference included, in several short rounds
-// in rotating order after an untimed warm-up round, so that no heap always runs first, or always after the same
-// neighbour, or before the others have warmed the code they share. Each ratio is then the median of per-round
-// ratios (the kernel's ns/call in a round over the heap's in the same round), with its spread.
+// Interleaved rounds: the seed loop runs every heap in several short rounds in rotating order after an untimed
+// warm-up round, so that no heap always runs first, or always after the same neighbour, or before the others have
+// warmed the code they share. In each round the kernel reference runs before every heap and after the last one
+// (K a K b K c K): the speed of an emulated guest on a shared host drifts by two or three times within seconds
+// (measured: the same pure-JavaScript loop took 3.5 µs and 9 µs a call a few seconds apart), so each turn of a
+// heap is compared with the reference's turns just before and after it, not with one from up to a round away.
+// Each ratio is then the median of these per-round ratios, with its spread.
 import { joinSamples, type Samples } from './measure.js';
 
 export interface Spread {
@@ -66,4 +69,37 @@ export function roundNs(rounds: readonly Samples[]): number[] {
 /** Each round's mean ns per call (the seed's own figure), kept beside the medians. */
 export function roundMeans(rounds: readonly Samples[]): number[] {
   return rounds.map((s) => s.totalNs / Math.max(1, s.n));
+}
+
+/** One timed turn of a heap in a round: its median call and its mean, ns. */
+export interface Turn {
+  key: string;
+  ns: number;
+  mean: number;
+}
+
+/**
+ * For each heap's turns, in order, the reference's figures around each: the mean of the reference's turns just
+ * before and just after it in `turns` (one of them at either end). The reference itself is left out.
+ */
+export function referenceAround(turns: readonly Turn[], refKey: string): Map<string, { ns: number[]; means: number[] }> {
+  const out = new Map<string, { ns: number[]; means: number[] }>();
+  const refs = turns.map((t, i) => (t.key === refKey ? i : -1)).filter((i) => i >= 0);
+  turns.forEach((t, i) => {
+    if (t.key === refKey || refs.length === 0) return;
+    const before = refs.filter((r) => r < i).at(-1);
+    const after = refs.find((r) => r > i);
+    const around = [before, after].filter((r): r is number => r !== undefined).map((r) => turns[r]!);
+    const entry = out.get(t.key) ?? { ns: [], means: [] };
+    entry.ns.push(around.reduce((a, r) => a + r.ns, 0) / around.length);
+    entry.means.push(around.reduce((a, r) => a + r.mean, 0) / around.length);
+    out.set(t.key, entry);
+  });
+  return out;
+}
+
+/** A round's order with the reference between every two heaps and at both ends: `K a K b K` (just the heaps without it). */
+export function sandwiched<T>(heaps: readonly T[], reference: T | undefined): T[] {
+  if (reference === undefined) return [...heaps];
+  return [reference, ...heaps.flatMap((h) => [h, reference])];
 }

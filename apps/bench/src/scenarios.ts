@@ -27,7 +27,7 @@ import {
 } from './measure.js';
 import { countersSince, inTestBed, MemoryHog, poolCounters, startCgroupThrash, type PoolCounters, type PoolRelief, type PressureSource } from './pressure.js';
 import type { BenchReport } from './report.js';
-import { concatSamples, roundMeans, roundNs, roundOrder } from './rounds.js';
+import { concatSamples, referenceAround, roundMeans, roundNs, roundOrder, sandwiched, type Turn } from './rounds.js';
 import { VARIANTS, type Variant, type VariantKind } from './variants.js';
 import { mergeSamples, WorkerGang } from './workers.js';
 
@@ -54,6 +54,8 @@ export interface Task {
   /** Seed loop in rounds: 0 is the untimed warm-up round, 1..rounds the timed ones. */
   round?: number;
   rounds?: number;
+  /** The last turn at its size: every heap's rounds at that size become results after it. */
+  endsSize?: boolean;
 }
 
 /** The seed loop's interleaved rounds (see rounds.ts). */
@@ -78,6 +80,9 @@ export function estimateMs(ctx: Pick<RunContext, 'loop' | 'rounds' | 'pressureMs
   if (t.scenario === 'pressure') return Math.max(ctx.loop.maxMs, ctx.pressureMs ?? 0);
   return ctx.loop.maxMs;
 }
+
+/** The heap every ratio is to, and whose turns surround every other heap's in the seed loop's rounds. */
+export const REFERENCE = 'kernel';
 
 /** The key a task's time is remembered under: a heap at a size in a scenario (the same in every round). */
 export const taskKey = (t: Pick<Task, 'scenario' | 'size'> & { variant: { id: string } }) => `${t.scenario}|${t.variant.id}|${t.size}`;
@@ -279,7 +284,8 @@ export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
 /**
  * The runs, in order: by scenario, then heap, then size; with the heaps that cannot run here, and why. With
- * `rounds`, the seed loop runs by size, then round (0: the warm-up), then heap in the round's order.
+ * `rounds`, the seed loop runs by size, then round (0: the warm-up), then heap in the round's order, with the
+ * kernel heap's reference turn before each heap and after the last (see rounds.ts).
  */
 export function plan(
   scenarios: string[],
@@ -299,9 +305,15 @@ export function plan(
       else runnable.push(v);
     }
     if (def.name === 'seed' && rounds > 0) {
+      const reference = runnable.find((v) => v.id === REFERENCE);
+      const others = runnable.filter((v) => v !== reference);
       for (const size of sizes) {
         for (let round = 0; round <= rounds; round++) {
-          for (const v of roundOrder(runnable, round)) tasks.push({ def, scenario: 'seed', variant: v, size, round, rounds });
+          const order = sandwiched(roundOrder(others, round), reference);
+          order.forEach((v, i) => {
+            const endsSize = round === rounds && i === order.length - 1;
+            tasks.push({ def, scenario: 'seed', variant: v, size, round, rounds, ...(endsSize ? { endsSize } : {}) });
+          });
         }
       }
       continue;
@@ -325,8 +337,10 @@ export interface Failure {
 /** What runTasks tells its caller as it goes. */
 export interface RunHooks {
   before?(t: Task): void;
-  /** A task is done; `r` is set when a result is complete (a single run, or a heap's last round at a size). */
-  done?(t: Task, ms: number, r?: Result): void;
+  /** A task is done. */
+  done?(t: Task, ms: number): void;
+  /** A result is complete: a single run's, or a heap's rounds at a size once the size's last turn ran. */
+  result?(r: Result): void;
   failed?(t: Task, f: Failure): void;
   /** A later round of a heap and size that failed before: not run. */
   skipped?(t: Task): void;
@@ -336,14 +350,32 @@ export interface RunHooks {
  * Runs the tasks in order, each scenario's set-up before its first task and its tear-down after its last. A run
  * that throws (a heap refusing an allocation under memory pressure, say) is recorded as a failure and the
  * others go on (in rounds, that heap's later rounds at that size are left out); a set-up that throws ends the
- * benchmark. A heap's rounds at a size become one result once its last round ran: calls and times summed over
- * the timed rounds, with each round's ns/call in `rounds`.
+ * benchmark. A heap's rounds at a size become one result once the size's last turn ran: calls and times summed
+ * over the timed rounds, with each round's ns/call in `rounds` and the reference's around each in `reference`.
  */
 export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks = {}): Promise<{ results: Result[]; failures: Failure[] }> {
   const results: Result[] = [];
   const failures: Failure[] = [];
   const inRounds = new Map<string, Samples[]>();
+  /** The timed turns at the current size, in the order they ran. */
+  let turns: Turn[] = [];
   const failed = new Set<string>();
+  const endSize = (t: Task) => {
+    const around = referenceAround(turns, taskKey({ ...t, variant: { id: REFERENCE } }));
+    turns = [];
+    for (const [key, got] of inRounds) {
+      const first = tasks.find((x) => taskKey(x) === key)!;
+      if (first.size !== t.size || first.scenario !== t.scenario) continue;
+      inRounds.delete(key);
+      const r = toResult(first.variant, first.scenario, first.size, ctx.rounds!.iterations * got.length, concatSamples(got));
+      r.rounds = roundNs(got);
+      r.roundMeans = roundMeans(got);
+      const ref = around.get(key);
+      if (ref && ref.ns.length === got.length) r.reference = { rounds: ref.ns, means: ref.means };
+      results.push(r);
+      hooks.result?.(r);
+    }
+  };
   let current: ScenarioDef | undefined;
   // Warm up the JavaScript paths every heap shares (untimed), so that the first run does not pay for the JIT
   // compiler on everyone's behalf.
@@ -367,6 +399,7 @@ export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks =
       const key = taskKey(t);
       if (failed.has(key)) {
         hooks.skipped?.(t);
+        if (t.endsSize) endSize(t);
         continue;
       }
       hooks.before?.(t);
@@ -381,34 +414,26 @@ export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks =
         failed.add(key);
         inRounds.delete(key);
         hooks.failed?.(t, f);
+        if (t.endsSize) endSize(t);
         continue;
       }
       const ms = Date.now() - t0;
       if (t.round !== undefined && t.rounds !== undefined) {
-        if (t.round === 0) {
-          hooks.done?.(t, ms); // the warm-up round: not timed
-          continue;
+        if (t.round > 0) {
+          // (round 0 is the warm-up: not timed)
+          inRounds.set(key, [...(inRounds.get(key) ?? []), samples]);
+          turns.push({ key, ns: roundNs([samples])[0]!, mean: roundMeans([samples])[0]! });
         }
-        const got = inRounds.get(key) ?? [];
-        got.push(samples);
-        inRounds.set(key, got);
-        if (t.round < t.rounds) {
-          hooks.done?.(t, ms);
-          continue;
-        }
-        inRounds.delete(key);
-        const r = toResult(t.variant, t.scenario, t.size, ctx.rounds!.iterations * got.length, concatSamples(got));
-        r.rounds = roundNs(got);
-        r.roundMeans = roundMeans(got);
-        results.push(r);
-        hooks.done?.(t, ms, r);
+        hooks.done?.(t, ms);
+        if (t.endsSize) endSize(t);
         continue;
       }
       const threads = t.scenario === 'workers' ? WORKER_THREADS : 1;
       const r = toResult(t.variant, t.scenario, t.size, ctx.loop.iterations * threads, samples);
       if (threads > 1) r.workers = threads;
       results.push(r);
-      hooks.done?.(t, ms, r);
+      hooks.done?.(t, ms);
+      hooks.result?.(r);
     }
   } finally {
     closeHeaps(ctx);
