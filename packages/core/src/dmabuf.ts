@@ -57,8 +57,8 @@ export interface DmaBufInit {
   name?: string;
   /**
    * Register with the finalizer (default true): a buffer garbage-collected without close() is then released and
-   * reported. A wrapper handle whose inner buffer is registered itself (bufferPool's, over a lent buffer) may
-   * pass false: if the handle is lost, so is the inner buffer, whose own registration releases it.
+   * reported. A wrapper handle whose inner buffer is registered itself may pass false: if the handle is lost, so
+   * is the inner buffer, whose own registration releases it (to the inner heap: the wrapper never hears of it).
    */
   finalize?: boolean;
   /**

@@ -122,9 +122,9 @@ class BufferPool extends AbstractHeap {
       ops: p.ops,
       name: options.name,
       skipSyncUntilShared: p.skipSync,
-      // No finalizer of its own: a handle lost without close() takes its pooled buffer with it, and that inner
-      // buffer's own registration releases it (to its heap, which checks that nothing else holds it).
-      finalize: false,
+      // A handle lost without close() is released by the finalizer like any other: its buffer comes back to the
+      // pool (once nothing else holds it) and leaves the pool's count of live buffers. Registering costs nothing
+      // for the handles closed in the job that allocated them (see DmaBuf).
       release: (state) => this.#recycle(p, state),
     });
   }

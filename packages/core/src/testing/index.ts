@@ -329,6 +329,7 @@ export function describeHeapConformance(label: string, options: ConformanceOptio
           for (let i = 0; i < 20 && leaks.length === 0; i++) await collectGarbage(2);
           expect(leaks, 'the lost buffer is collected while the closed one is still held').toHaveLength(1);
           expect([closed.closed, view.length]).toEqual([true, 0]);
+          expect(h.stats().liveBuffers, 'the lost buffer left the heap\'s count of live buffers').toBe(0);
         } finally {
           setLeakHandler(previous);
           h.close();
