@@ -356,20 +356,21 @@ export interface RunHooks {
 export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks = {}): Promise<{ results: Result[]; failures: Failure[] }> {
   const results: Result[] = [];
   const failures: Failure[] = [];
-  const inRounds = new Map<string, Samples[]>();
+  /** Each heap's timed turns at the current size, with its task. */
+  const inRounds = new Map<string, { task: Task; got: Samples[] }>();
   /** The timed turns at the current size, in the order they ran. */
   let turns: Turn[] = [];
   const failed = new Set<string>();
   const endSize = (t: Task) => {
     const around = referenceAround(turns, taskKey({ ...t, variant: { id: REFERENCE } }));
+    const ran = turns;
     turns = [];
-    for (const [key, got] of inRounds) {
-      const first = tasks.find((x) => taskKey(x) === key)!;
-      if (first.size !== t.size || first.scenario !== t.scenario) continue;
+    for (const [key, { task, got }] of inRounds) {
       inRounds.delete(key);
-      const r = toResult(first.variant, first.scenario, first.size, ctx.rounds!.iterations * got.length, concatSamples(got));
-      r.rounds = roundNs(got);
-      r.roundMeans = roundMeans(got);
+      const r = toResult(task.variant, task.scenario, task.size, ctx.rounds!.iterations * got.length, concatSamples(got));
+      const mine = ran.filter((x) => x.key === key);
+      r.rounds = mine.map((x) => x.ns);
+      r.roundMeans = mine.map((x) => x.mean);
       const ref = around.get(key);
       if (ref && ref.ns.length === got.length) r.reference = { rounds: ref.ns, means: ref.means };
       results.push(r);
@@ -421,7 +422,9 @@ export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks =
       if (t.round !== undefined && t.rounds !== undefined) {
         if (t.round > 0) {
           // (round 0 is the warm-up: not timed)
-          inRounds.set(key, [...(inRounds.get(key) ?? []), samples]);
+          const entry = inRounds.get(key) ?? { task: t, got: [] };
+          entry.got.push(samples);
+          inRounds.set(key, entry);
           turns.push({ key, ns: roundNs([samples])[0]!, mean: roundMeans([samples])[0]! });
         }
         hooks.done?.(t, ms);
