@@ -21,6 +21,7 @@ function count(name, exitCode) {
     return { passed: 0, failed: 1 };
   }
   const r = JSON.parse(readFileSync(file, 'utf8'));
+  const skipped = r.numPendingTests + (r.numTodoTests ?? 0);
   // A file that failed to load (syntax error, failed import) has no test results of its own: count it.
   const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
   const failed = r.numFailedTests + brokenFiles + (exitCode !== 0 && r.numFailedTests + brokenFiles === 0 ? 1 : 0);
@@ -31,7 +32,7 @@ function count(name, exitCode) {
     if (tests.length === 0) return f.status === 'failed' ? [`${name}: ${file}: ${firstLine(f.message)}`] : [];
     return tests.map((a) => `${name}: ${file} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
   });
-  return { passed: r.numPassedTests, failed, failures };
+  return { passed: r.numPassedTests, failed, skipped, failures };
 }
 
 function firstLine(text) {
@@ -61,7 +62,8 @@ async function suite(name, { here, what, vm, project = name }) {
   const command = ['node', ...vitest, '--project', project, ...report(name)];
   if (here && !forceVm) {
     console.error(`[test] ${what} on this machine`);
-    return count(name, spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'inherit' }).status ?? 1);
+    const here = count(name, spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'inherit' }).status ?? 1);
+    return { ...here, kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() };
   }
   console.error(`[test] ${what} inside the VM`);
   let options;
@@ -72,8 +74,8 @@ async function suite(name, { here, what, vm, project = name }) {
     return { passed: 0, failed: 1 };
   }
   const r = await runInVm({ command, cwd: root, writable: [root, PACK_DIR], ...options });
-  console.error(`[test] ${name} VM run: exit ${r.exitCode}, ${(r.durationMs / 1000).toFixed(1)} s (${r.accel}); console log ${r.jobDir}/console.log`);
-  return count(name, r.exitCode);
+  console.error(`[test] ${name} VM run on ${r.release}: exit ${r.exitCode}, ${(r.durationMs / 1000).toFixed(1)} s (${r.accel}); console log ${r.jobDir}/console.log`);
+  return { ...count(name, r.exitCode), kernel: r.release, seconds: Math.round(r.durationMs / 1000) };
 }
 
 // About 20 minutes of tests under TCG on 2 cores; the guest is given twice that before it is killed.
@@ -158,10 +160,15 @@ function minutes(ms) {
 
 const passed = totals.reduce((n, t) => n + t.passed, 0);
 const failed = totals.reduce((n, t) => n + t.failed, 0);
-const part = (label, t) => `${label} ${t.passed}/${t.passed + t.failed}`;
+// Each suite with the kernel it ran on (a move of Debian's kernel shows at once), its skips and its VM time.
+const part = (label, t) => {
+  const extra = [t.kernel, t.skipped ? `${t.skipped} skipped` : '', t.seconds !== undefined ? `${t.seconds} s` : ''].filter(Boolean);
+  return `${label} ${t.passed}/${t.passed + t.failed}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+};
 const labels = ['host', 'kernel', 'noinit', 'lowmem', 'cma', 'arm64', ...(arm64Full ? ['arm64-full', 'arm64-16k'] : [])];
 console.error(`[test] ${labels.map((l, i) => part(l, totals[i])).join(', ')}, ${minutes(Date.now() - started)}`);
 const failures = totals.flatMap((t) => t.failures ?? []);
 if (failures.length > 0) console.error(`[test] failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
-console.log(`${passed} passed, ${failed} failed`);
+const skipped = totals.reduce((n, t) => n + (t.skipped ?? 0), 0);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

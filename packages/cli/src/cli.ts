@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { planBench, runBench } from './bench.js';
 import { diffSnapshots, type Changes } from './diff.js';
 import { renderDoctor } from './doctor-render.js';
-import { gatherDoctor, parsePasswdFile, resolveHeaps } from './doctor.js';
+import { gatherDoctor, parsePasswdFile, probeKernel, resolveHeaps } from './doctor.js';
 import { colorWanted, makeStyle } from './format.js';
 import { buildSnapshot, type Snapshot } from './model.js';
 import { renderLs, renderWatch } from './render.js';
@@ -34,7 +34,8 @@ const USAGE = `usage: dmaheap ls [--json] [--pid PID]... [--watch [--interval MS
   ls        every dma-buf held by a process (from /proc/*/fdinfo and /proc/*/maps), by process, with exporter,
             name, size and inode; totals per process and per exporter (a shared buffer counted once)
   doctor    the heaps and /dev/udmabuf and whether this user can open them (and the fix), CMA, huge pages,
-            kernel caveats, what openHeap('system') and openHeap('cma') open here
+            kernel caveats (measured here by small probes where they can be), what openHeap('system') and
+            openHeap('cma') open here
   bench     the allocation benchmark (apps/bench of a dmaheap checkout), or how to run it
 
   --json           machine-readable output (--watch: one JSON object per line)
@@ -128,7 +129,7 @@ async function ls(values: { json: boolean; pid?: string[]; watch: boolean; inter
 }
 
 async function doctor(values: { json: boolean }): Promise<number> {
-  const report = gatherDoctor({ resolutions: await resolveHeaps() });
+  const report = gatherDoctor({ resolutions: await resolveHeaps(), probes: await probeKernel() });
   write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report, style, process.stdout.isTTY ? process.stdout.columns : 100));
   return report.problems.length ? EXIT.incomplete : EXIT.ok;
 }

@@ -100,7 +100,7 @@ export function renderDoctor(r: DoctorReport, style: Style, width = 100): string
   section('Kernel caveats');
   for (const c of r.caveats) {
     const mark = c.applies === 'yes' ? style.yellow('[applies]') : c.applies === 'no' ? style.dim('[n/a]    ') : '[unknown]';
-    out.push(...wrap(`${mark} ${c.id}: ${c.text}`, WIDTH, '  ', '            '));
+    out.push(...wrap(`${mark} ${c.id} (${c.basis}): ${c.text}`, WIDTH, '  ', '            '));
   }
 
   section('What openHeap opens here');

@@ -11,9 +11,11 @@ import {
   meminfoField,
   parseChoice,
   resolve,
+  type Caveat,
   type DoctorFs,
   type HeapListingRow,
   type HeapResolutions,
+  type KernelProbes,
   type UserInfo,
 } from './doctor.js';
 import { makeStyle } from './format.js';
@@ -147,16 +149,44 @@ describe('fixFor', () => {
 });
 
 describe('caveatsFor', () => {
-  it('apply on 6.12 where the parts are present; unknown elsewhere; not without the parts', () => {
-    const has = { heaps: true, systemHeap: true, udmabuf: true, largeFolios: 'x' };
-    expect(caveatsFor('6.12.117+deb12-amd64', has).map((c) => [c.id, c.applies])).toEqual([
-      ['udmabuf-large-folios', 'yes'],
-      ['heap-memcg', 'yes'],
-      ['system-heap-oom', 'yes'],
+  const has = { heaps: true, systemHeap: true, udmabuf: true, largeFolios: 'x' };
+  const probes = (p: Partial<KernelProbes>): KernelProbes => ({ pageInit: null, fallocatedUdmabuf: null, heapMemcg: null, error: null, ...p });
+  const decided = (c: Caveat[]) => c.map((x) => [x.id, x.applies, x.basis]);
+
+  it('without probes: unknown where only a probe could tell, the source where it tells, no version string consulted', () => {
+    expect(decided(caveatsFor(has))).toEqual([
+      ['udmabuf-large-folios', 'unknown', 'unmeasured'],
+      ['udmabuf-fallocate-uncleared', 'unknown', 'unmeasured'],
+      ['heap-memcg', 'unknown', 'unmeasured'],
+      ['system-heap-oom', 'yes', 'source'],
     ]);
-    expect(caveatsFor('6.18.2', has).map((c) => c.applies)).toEqual(['unknown', 'unknown', 'unknown']);
-    expect(caveatsFor('6.12.117', { heaps: false, systemHeap: false, udmabuf: false, largeFolios: 'x' }).map((c) => c.applies)).toEqual(['no', 'no', 'no']);
-    expect(caveatsFor('6.120.1', has)[0]!.applies).toBe('unknown');
+    expect(caveatsFor(has)[2]!.text).toContain('not measured (not run)');
+  });
+
+  it('not without the parts they need', () => {
+    expect(decided(caveatsFor({ heaps: false, systemHeap: false, udmabuf: false, largeFolios: 'x' }, probes({})))).toEqual([
+      ['udmabuf-large-folios', 'no', 'absent'],
+      ['udmabuf-fallocate-uncleared', 'no', 'absent'],
+      ['heap-memcg', 'no', 'absent'],
+      ['system-heap-oom', 'no', 'absent'],
+    ]);
+  });
+
+  it('fallocated udmabufs: not where the kernel clears pages at allocation; else what the probe saw', () => {
+    const clears = { atAlloc: true, atFree: false, source: 'the boot log (mem auto-init)' };
+    const keeps = { ...clears, atAlloc: false };
+    const at = (p: KernelProbes) => caveatsFor(has, p)[1]!;
+    expect(at(probes({ pageInit: clears }))).toMatchObject({ applies: 'no', basis: 'reported', text: expect.stringContaining('this kernel clears pages at allocation (init_on_alloc, from the boot log (mem auto-init))') });
+    expect(at(probes({ pageInit: keeps, fallocatedUdmabuf: { verdict: 'yes', how: '15408 of 16384 pages held old data' } }))).toMatchObject({ applies: 'yes', basis: 'measured', text: expect.stringContaining('15408 of 16384') });
+    expect(at(probes({ pageInit: keeps, fallocatedUdmabuf: { verdict: 'no', how: '0 of 1024' } }))).toMatchObject({ applies: 'no', basis: 'measured' });
+    expect(at(probes({ pageInit: keeps, fallocatedUdmabuf: { verdict: 'unmeasured', how: '/dev/udmabuf does not open (EACCES)' } }))).toMatchObject({ applies: 'unknown', basis: 'unmeasured', text: expect.stringContaining('EACCES') });
+  });
+
+  it('heap pages in the memory cgroup: the caveat holds where the probe saw them not charged', () => {
+    const memcg = (verdict: 'yes' | 'no' | 'unmeasured') => caveatsFor(has, probes({ heapMemcg: { verdict, how: 'h' } }))[2]!;
+    expect(memcg('no')).toMatchObject({ applies: 'yes', basis: 'measured' });
+    expect(memcg('yes')).toMatchObject({ applies: 'no', basis: 'measured' });
+    expect(memcg('unmeasured')).toMatchObject({ applies: 'unknown', basis: 'unmeasured' });
   });
 });
 

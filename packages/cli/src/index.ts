@@ -23,7 +23,9 @@ export {
   caveatsFor,
   fixFor,
   gatherDoctor,
+  NO_PROBES,
   nodeDoctorFs,
+  probeKernel,
   resolveHeaps,
   type Caveat,
   type CmaArea,
@@ -32,6 +34,8 @@ export {
   type DoctorReport,
   type Fix,
   type HeapNode,
+  type KernelProbes,
+  type ProbeAnswer,
   type HeapResolutions,
   type Resolution,
 } from './doctor.js';

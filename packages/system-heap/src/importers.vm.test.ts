@@ -220,9 +220,10 @@ describe('vivid vmalloc queue (/dev/video0): the frame the device writes is the 
     );
   });
 
-  it('control: a udmabuf over a huge page shows the 6.12 bug, and the frame check catches it', () => {
+  it('control, measured: whether a udmabuf over a huge page reaches the device wrong on this kernel, and the frame check catches it', (ctx) => {
     // Not one of our heaps: the case the heaps must never produce. The CPU's own mmap of this udmabuf is
-    // right; only a device going through dma_buf_vmap sees the head page repeated (KERNEL.md, VM.md).
+    // right; on Debian's 6.12.117 and 6.12.118 a device going through dma_buf_vmap sees the head page repeated
+    // (KERNEL.md, VM.md). What this kernel does is reported; where it maps correctly there is nothing to catch.
     // One free 2 MiB huge page: the test bed reserves some (VM_TEST_SETUP); reserve one more only if none
     // is free, and never shrink the pool (other test files may be using it).
     const hugepages = '/proc/sys/vm/nr_hugepages';
@@ -231,6 +232,7 @@ describe('vivid vmalloc queue (/dev/video0): the frame the device writes is the 
     const raised = free() < 1;
     if (raised) writeFileSync(hugepages, String(before + 1));
     const fds = openFdCount();
+    let problem: string | undefined;
     try {
       expect(free()).toBeGreaterThanOrEqual(1);
       const memfd = memfdCreate('dmaheap-huge-control', { allowSealing: true, hugetlb: true });
@@ -249,9 +251,8 @@ describe('vivid vmalloc queue (/dev/video0): the frame the device writes is the 
           view.fill(MARK);
           const capture = v4l2CaptureDmabuf(VMALLOC_QUEUE, ufd, CAPTURE);
           expect(capture.buffer.bytesused).toBe(FRAME); // vivid reports success…
-          const problem = frameProblem(view.slice(0, FRAME), reference); // …but the frame is not there
+          problem = frameProblem(view.slice(0, FRAME), reference); // …but is the frame there?
           munmap(view.buffer as ArrayBuffer);
-          expect(problem).toMatch(/vmap_udmabuf bug/);
         } finally {
           closeFd(ufd);
         }
@@ -262,6 +263,10 @@ describe('vivid vmalloc queue (/dev/video0): the frame the device writes is the 
       if (raised) writeFileSync(hugepages, String(before));
     }
     expect(openFdCount()).toBe(fds);
+    const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+    console.log(`[importers] control on ${release}: ${problem ?? 'the frame vivid wrote into a huge-page udmabuf is right'}`);
+    if (problem === undefined) ctx.skip(`${release} maps udmabufs over large folios correctly: no bug for the frame check to catch`);
+    expect(problem).toMatch(/vmap_udmabuf bug/);
   });
 });
 

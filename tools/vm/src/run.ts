@@ -59,6 +59,8 @@ export interface RunResult {
   accel: 'kvm' | 'tcg';
   /** The job's directory on the host: `console.log` holds everything the guest printed. */
   jobDir: string;
+  /** The release of the kernel the guest booted (`6.12.118+deb12-amd64`, `6.12.118-dmaheap-cma`). */
+  release: string;
 }
 
 /** Quotes one argument for a POSIX shell. */
@@ -265,7 +267,7 @@ function boot(opts: RunOptions, kernel: Kernel, jobDir: string, shares: Share[],
         exitCode = 125;
       }
       // console.log is complete before the caller reads it.
-      consoleLog.end(() => done({ exitCode, durationMs: Date.now() - started, accel, jobDir }));
+      consoleLog.end(() => done({ exitCode, durationMs: Date.now() - started, accel, jobDir, release: kernel.release }));
     });
   });
 }
