@@ -1,10 +1,10 @@
-// The addon under AddressSanitizer (host): binding.c built with -fsanitize=address and loaded into plain Node
-// with libasan preloaded, driving the paths where one owner frees what another still refers to (a mapping's
-// record after a transfer, instance data of two loads in one environment, a terminated worker's fds). Before
-// mappings were reference-counted, reading a transferred ArrayBuffer's mapping after collection was a
+// The addon under AddressSanitizer (host): its C files (c/*.c) built with -fsanitize=address and loaded into
+// plain Node with libasan preloaded, driving the paths where one owner frees what another still refers to (a
+// mapping's record after a transfer, instance data of two loads in one environment, a terminated worker's fds).
+// Before mappings were reference-counted, reading a transferred ArrayBuffer's mapping after collection was a
 // heap-use-after-free that ASan reported here; so was a worker terminated in the middle of mmap.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,13 +25,14 @@ describe('the addon under AddressSanitizer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dmaheap-asan-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let built: string | undefined;
-  /** binding.c under AddressSanitizer, built once. */
+  /** The addon's C files under AddressSanitizer, built once. */
   const buildAsan = () => {
     if (built) return built;
     const addon = join(dir, 'dmaheap_native.node');
+    const sources = readdirSync(join(PKG, 'c')).filter((f) => f.endsWith('.c')).map((f) => join(PKG, 'c', f));
     execFileSync('gcc', [
-      '-shared', '-fPIC', '-g', '-O1', '-fsanitize=address', '-fno-omit-frame-pointer', '-std=gnu11',
-      '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=dmaheap_native', `-I${nodeHeaders}`, join(PKG, 'binding.c'), '-o', addon,
+      '-shared', '-fPIC', '-g', '-O1', '-fsanitize=address', '-fno-omit-frame-pointer', '-std=gnu11', '-fvisibility=hidden',
+      '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=dmaheap_native', `-I${nodeHeaders}`, ...sources, '-o', addon,
     ]);
     return (built = addon);
   };

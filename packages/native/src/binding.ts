@@ -1,6 +1,8 @@
 // Loads the compiled addon (build/Release or prebuilds/) and types its raw interface.
-// Every function returns a non-negative result or -errno; none validates its arguments:
-// call them only through the validating wrappers (fds.ts, dmabuf.ts, mappings.ts, memfd.ts, udmabuf.ts, bench.ts).
+// Every function returns a non-negative result or -errno. The addon checks JavaScript types only: an argument of
+// the wrong type, or a missing one, throws a TypeError that names it (code ERR_INVALID_ARG_TYPE); ranges it leaves
+// to the kernel, so call these only through the validating wrappers (fds.ts, dmabuf.ts, mappings.ts, memfd.ts,
+// udmabuf.ts, bench.ts).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -48,7 +50,7 @@ export interface NativeConstants {
   readonly PAGE_SIZE: number;
 }
 
-/** The raw addon. Results are `>= 0` on success, `-errno` on failure. */
+/** The raw addon. Results are `>= 0` on success, `-errno` on failure; a wrong JavaScript type throws a TypeError. */
 export interface NativeBinding {
   open(path: string, flags: number, mode: number): number;
   close(fd: number): number;
@@ -61,10 +63,10 @@ export interface NativeBinding {
   /** A MAP_SHARED mapping as an external ArrayBuffer, or -errno. Throws only ERR_DMAHEAP_NO_EXTERNAL_BUFFERS. */
   mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number;
   /** Detaches the ArrayBuffer and unmaps; 0 when it is not (or no longer) a mapping; 1 when it was detached by a transfer and the memory lives on in another ArrayBuffer. */
-  munmap(ab: ArrayBuffer): number;
-  /** The mapping's address, 0n when `ab` is not a live mapping. */
-  mappingAddress(ab: ArrayBuffer): bigint;
-  madvise(ab: ArrayBuffer, offset: number, length: number, advice: number): number;
+  munmap(mapping: ArrayBuffer): number;
+  /** The mapping's address, 0n when `mapping` is not a live mapping. */
+  mappingAddress(mapping: ArrayBuffer): bigint;
+  madvise(mapping: ArrayBuffer, offset: number, length: number, advice: number): number;
   memfdCreate(name: string, flags: number): number;
   ftruncate(fd: number, len: number): number;
   fallocate(fd: number, mode: number, offset: number, len: number): number;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { native } from './binding.js';
 import { invalidArgument, isSystemError, systemError } from './errors.js';
 import {
   MAX_MAPPING,
@@ -394,6 +395,63 @@ describe('mmap / munmap', () => {
     });
     expect(r.status, `${r.stderr} (signal ${r.signal})`).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ rounds: 20, before: 0, after: 0, fdsLeft: 0 });
+  });
+});
+
+describe('the raw addon checks JavaScript types, and only those', () => {
+  // Called through `any`: these are the mistakes the types forbid.
+  const raw = native as unknown as Record<string, (...args: unknown[]) => unknown>;
+
+  it('a wrong type or a missing argument throws a TypeError naming it (ERR_INVALID_ARG_TYPE), before any system call', () => {
+    const fd = memfd(PAGE_SIZE);
+    const before = openFdCount();
+    const cases: Array<[string, () => unknown, string]> = [
+      ['close("3")', () => raw.close!('3'), '"fd" must be a number'],
+      ['close()', () => raw.close!(), '"fd" must be a number'],
+      ['dup(3n)', () => raw.dup!(3n), '"fd" must be a number'],
+      ['open(42, 0, 0)', () => raw.open!(42, 0, 0), '"path" must be a string'],
+      ['open("/dev/null", "r", 0)', () => raw.open!('/dev/null', 'r', 0), '"flags" must be a number'],
+      ['heapAlloc(fd, 4096n, 2, 0)', () => raw.heapAlloc!(fd, 4096n, 2, 0), '"len" must be a number'],
+      ['heapAlloc without heapFlags', () => raw.heapAlloc!(fd, 4096, 2), '"heapFlags" must be a number'],
+      ['bufSync(fd, null)', () => raw.bufSync!(fd, null), '"flags" must be a number'],
+      ['bufSetName(fd, 42)', () => raw.bufSetName!(fd, 42), '"name" must be a string'],
+      ['mmap(fd, 0, "4096", 3)', () => raw.mmap!(fd, 0, '4096', 3), '"length" must be a number'],
+      ['munmap({})', () => raw.munmap!({}), '"mapping" must be an ArrayBuffer'],
+      ['mappingAddress(Uint8Array)', () => raw.mappingAddress!(new Uint8Array(8)), '"mapping" must be an ArrayBuffer'],
+      ['madvise(undefined, 0, 4096, 4)', () => raw.madvise!(undefined, 0, 4096, 4), '"mapping" must be an ArrayBuffer'],
+      ['memfdCreate(Symbol(), 0)', () => raw.memfdCreate!(Symbol('x'), 0), '"name" must be a string'],
+      ['fallocate(fd, 0, 0)', () => raw.fallocate!(fd, 0, 0), '"len" must be a number'],
+      ['udmabufCreate(fd, "m", 0, 4096, 0)', () => raw.udmabufCreate!(fd, 'm', 0, 4096, 0), '"memfd" must be a number'],
+      ['udmabufCreateList(fd, 0, [fd, 0, 4096])', () => raw.udmabufCreateList!(fd, 0, [fd, 0, 4096]), '"items" must be a Float64Array'],
+      ['udmabufCreateList(fd, 0, items, "1")', () => raw.udmabufCreateList!(fd, 0, new Float64Array(3), '1'), '"count" must be a number'],
+      ['sendFds(fd, "x", fds, 0)', () => raw.sendFds!(fd, 'x', new Int32Array(1), 0), '"data" must be a Uint8Array'],
+      ['recvFds(fd, data, fds)', () => raw.recvFds!(fd, new Uint8Array(1), new Int32Array(1)), '"meta" must be an Int32Array'],
+      ['socketPair(1, [0, 0])', () => raw.socketPair!(1, [0, 0]), '"out" must be an Int32Array'],
+      ['bufImportSyncFile(fd, 1, "3")', () => raw.bufImportSyncFile!(fd, 1, '3'), '"syncFd" must be a number'],
+      ['watch(fd, 1, null)', () => raw.watch!(fd, 1, null), '"callback" must be a function'],
+      ['unwatch(42)', () => raw.unwatch!(42), '"handle" must be a handle from watch()'],
+      ['seedLoop(fd, 4096, 1n)', () => raw.seedLoop!(fd, 4096, 1n), '"iterations" must be a number'],
+    ];
+    const wrong: string[] = [];
+    for (const [label, call, message] of cases) {
+      const e = catchError(call);
+      if (!(e instanceof TypeError) || e.message !== message || e.code !== 'ERR_INVALID_ARG_TYPE') {
+        wrong.push(`${label}: expected TypeError "${message}", got ${e.name} ${String(e.code)}: ${e.message}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(openFdCount()).toBe(before);
+    expect(fs.fstatSync(fd).size).toBe(PAGE_SIZE);
+  });
+
+  it("values of the right type reach the kernel unchecked: its EINVAL stays an errno, told apart from a wrong type", () => {
+    const dev = track(openDevice('/dev/null'));
+    expect(native.getSeals(dev)).toBe(-22); // the kernel's EINVAL: /dev/null cannot be sealed
+    expect(catchError(() => raw.getSeals!(String(dev)))).toBeInstanceOf(TypeError);
+    expect(native.close(-1)).toBe(-9); // a range TypeScript refuses, the kernel's EBADF here
+    expect(native.udmabufCreateList(dev, 0, new Float64Array(3), 2)).toBe(-22); // beyond the array: never read
+    expect(native.munmap(new ArrayBuffer(8))).toBe(0); // an ArrayBuffer that is no mapping: nothing to do
+    expect(native.mappingAddress(new ArrayBuffer(8))).toBe(0n);
   });
 });
 

@@ -1,4 +1,4 @@
-// Waiting for an fd without blocking: libuv's poll watcher on Node's own event loop (binding.c), so a wait costs
+// Waiting for an fd without blocking: libuv's poll watcher on Node's own event loop (c/watch.c), so a wait costs
 // no thread and no busy loop. Used for sockets (room to send, a message to receive), dma-bufs (their fences
 // signalled) and sync_files.
 import { TimeoutError } from '@dmaheap/core';

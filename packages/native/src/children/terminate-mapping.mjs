@@ -1,11 +1,12 @@
 // @ts-check
 // Run by native.test.ts (the addon as installed) and binding-asan.test.ts (an ASan build): workers that map and
-// unmap a memfd and start poll watchers as fast as they can are terminated mid-call, round after round. Node-API may fail a call in a
-// terminating worker after taking what it was given (napi_wrap, napi_create_external_arraybuffer), so this is
-// where a mapping record freed twice, or never, shows: before mappings were a table of ids this process died of
-// glibc's "malloc_consolidate(): invalid chunk size" in most runs of 5 rounds, and leaked mappings; and before
-// watchers were closed in an async cleanup hook, libuv called back into the library after Node had unloaded it
-// (SIGSEGV). Prints the count of this memfd's mappings before and after, and the fds left open, as JSON.
+// unmap a memfd and start poll watchers as fast as they can are terminated mid-call, round after round.
+// Node-API may fail a call in a terminating worker after taking what it was given (napi_wrap,
+// napi_create_external_arraybuffer), so this is where a mapping record freed twice, or never, shows: before
+// mappings were a table of ids this process died of glibc's "malloc_consolidate(): invalid chunk size" in most
+// runs of 5 rounds, and leaked mappings; and before watchers were closed in an async cleanup hook, libuv called
+// back into the library after Node had unloaded it (SIGSEGV). Prints the count of this memfd's mappings before
+// and after, and the fds left open, as JSON.
 // Usage: node terminate-mapping.mjs <addon.node> [rounds]
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -27,8 +28,8 @@ const WORKER = `
   parentPort.postMessage('ready');
   for (let i = 0; ; i++) {
     n.munmap(n.mmap(fd, 0, 1 << 16, 3));
-    const w = n.watch(pair[0], 4, () => {}); // poll watchers too, some left open
-    if (i % 2) n.unwatch(w);
+    const w = n.watch(pair[0], 4, () => {}); // poll watchers too, some left open (then -EEXIST: one per fd)
+    if (i % 2 && typeof w !== 'number') n.unwatch(w);
   }
 `;
 const fds = () => readdirSync('/proc/self/fd').length;

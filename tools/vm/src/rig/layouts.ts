@@ -8,7 +8,8 @@ export interface Layout {
 }
 
 export const LAYOUTS = {
-  // The addon's (binding.c): built in C, from <linux/dma-heap.h>, <linux/dma-buf.h>, <linux/udmabuf.h>.
+  // The addon's (c/heaps.c, c/sync_file.c, c/udmabuf.c): built in C, from <linux/dma-heap.h>, <linux/dma-buf.h>,
+  // <linux/udmabuf.h>.
   dma_heap_allocation_data: { size: 24, fields: { len: 0, fd: 8, fd_flags: 12, heap_flags: 16 } },
   dma_buf_sync: { size: 8, fields: { flags: 0 } },
   dma_buf_export_sync_file: { size: 8, fields: { flags: 0, fd: 4 } },
