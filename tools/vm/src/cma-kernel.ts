@@ -44,6 +44,10 @@ export const CMA_KERNEL_OPTIONS = [
   // importers: vgem (DRM PRIME) and vivid (V4L2 capture, vmalloc and dma-contig queues)
   'DRM', 'DRM_VGEM', 'FB', 'MEDIA_SUPPORT', 'MEDIA_SUPPORT_FILTER', 'MEDIA_TEST_SUPPORT', 'MEDIA_CAMERA_SUPPORT',
   'VIDEO_DEV', 'V4L_TEST_DRIVERS', 'VIDEO_VIVID',
+  // the device layer's virtual devices: vim2m (a converter), vicodec (a stateful FWHT encoder and decoder), vkms
+  // (a display with a writeback connector), sw_sync (fences a test signals itself, in debugfs). Built in, vicodec
+  // and vim2m register their nodes before vivid's (link order), so tests find nodes by name, never by number.
+  'VIDEO_VIM2M', 'VIDEO_VICODEC', 'DRM_VKMS', 'SW_SYNC',
 ] as const;
 
 /** What only the PC needs: the 8250 UART on ttyS0, ACPI for power-off. */

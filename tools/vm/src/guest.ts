@@ -1,7 +1,7 @@
 // What tests running inside the guest share (`@dmaheap/vm/guest`): the vivid capture rig that VM_TEST_SETUP and
-// VM_CMA_TEST_SETUP configure (/dev/video0 fills buffers through vmalloc, /dev/video1 through dma-contig), the
+// VM_CMA_TEST_SETUP configure (vivid-000 fills buffers through vmalloc, vivid-001 through dma-contig), the
 // kernel log, and a heap's fd bookkeeping. Host-side code does not import this.
-import { closeSync, openSync, readSync, constants as fs } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, constants as fs } from 'node:fs';
 import type { DmaBuf, Heap } from '@dmaheap/core';
 import { isSystemError, openFdCount } from '@dmaheap/native';
 import {
@@ -24,12 +24,29 @@ export { cHelper } from './rig/c-helper.js';
 /** vivid's "100% Color Squares": unlike the default colour bars, rows differ down the frame. */
 const TEST_PATTERN_COLOR_SQUARES = 4;
 
+/**
+ * The `/dev/videoN` node whose V4L2 name (`/sys/class/video4linux/videoN/name`) is `name`. Numbers depend on
+ * which drivers registered first (built into the test kernels, vicodec and vim2m come before vivid), names do not.
+ */
+export function videoNode(name: string): string {
+  const dir = '/sys/class/video4linux';
+  for (const node of readdirSync(dir)) {
+    if (!node.startsWith('video')) continue;
+    if (readFileSync(`${dir}/${node}/name`, 'utf8').trim() === name) return `/dev/${node}`;
+  }
+  throw new Error(`no video node named ${name} in ${dir}`);
+}
+
 /** The capture every test makes: 640×480 YUYV (2 bytes a pixel: 614 400 bytes, 150 pages). */
 export const VIVID = {
   /** vivid instance 0: vb2-vmalloc, writes through a kernel mapping of the buffer. */
-  vmallocQueue: '/dev/video0',
+  get vmallocQueue(): string {
+    return videoNode('vivid-000-vid-cap');
+  },
   /** vivid instance 1: vb2-dma-contig, takes a dma-buf only when its pages are one DMA-contiguous block. */
-  contigQueue: '/dev/video1',
+  get contigQueue(): string {
+    return videoNode('vivid-001-vid-cap');
+  },
   width: 640,
   height: 480,
   frameBytes: 640 * 480 * 2,
