@@ -156,12 +156,15 @@ describe('the dma-contig queue takes CMA buffers, and the CPU reads the frame th
 
 describe('the same queue refuses what is not contiguous (so the check can fail)', () => {
   it('a kernel system heap buffer of 4 MiB (1 MiB chunks at most) is refused with EFAULT', () => {
-    // The system heap takes 1 MiB chunks at most; four of them are one block only if the buddy allocator
-    // happens to hand out adjacent ones in order. Up to four tries, each held while the next is made.
+    // The system heap takes 1 MiB chunks at most; four of them are one block when the buddy allocator hands
+    // out adjacent ones in order, as a freshly booted one does. So free memory is fragmented first: of 16
+    // chunks held, every other one is given back while its neighbours stay held, and the next 1 MiB chunks come
+    // from those. Up to four tries, each held while the next is made.
     withHeap(
       () => kernelHeap('system'),
       (heap) => {
-        const held: DmaBuf[] = [];
+        const held: DmaBuf[] = Array.from({ length: 16 }, () => heap.allocate(MiB));
+        for (const [i, b] of held.entries()) if (i % 2 === 0) b.close();
         const outcomes: string[] = [];
         try {
           for (let i = 0; i < 4; i++) {
@@ -182,7 +185,7 @@ describe('the same queue refuses what is not contiguous (so the check can fail)'
           console.info(`kernel system heap, 4 MiB on the dma-contig queue: ${outcomes.join('; ')}`);
           expect(outcomes.at(-1)).toMatch(/^refused/);
         } finally {
-          for (const b of held) b.close();
+          for (const b of held) if (!b.closed) b.close();
         }
       },
     );
