@@ -3,7 +3,7 @@
 // in a boot on the CMA kernel the test bed builds (or directly, where this kernel has a CMA heap); then one
 // line `N passed, N failed` for all of them together.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -105,10 +105,10 @@ totals.push(
 
 // The CMA tests: a kernel heap with contiguous memory, vivid's dma-contig queue. Debian's x86 kernels have no
 // CMA, so the test bed builds one (about 6 minutes on 2 idle cores, once; then cached).
-const CMA_NAMES = ['default_cma_region', 'linux,cma', 'reserved'];
+const { kernelCmaHeaps } = await import('../packages/core/dist/index.js');
 totals.push(
   await suite('cma', {
-    here: kernelHere && readdirSync('/dev/dma_heap').some((n) => CMA_NAMES.includes(n)),
+    here: kernelHere && kernelCmaHeaps().length > 0,
     what: 'CMA tests (the CMA kernel: Debian kernel sources, tinyconfig + CMA)',
     vm: () => {
       const t0 = Date.now();

@@ -7,6 +7,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { meminfoField } from '@dmaheap/core';
 import { readMemoryStall } from '@dmaheap/pagepool';
 
 /** Runs in the child (`node -e`): argv[1] is how many bytes to hold. */
@@ -25,19 +26,8 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
-/** A field of /proc/meminfo in bytes, or undefined. */
-export function meminfo(field: string, text = readMeminfo()): number | undefined {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
-  return m ? Number(m[1]) * 1024 : undefined;
-}
-
-function readMeminfo(): string {
-  try {
-    return readFileSync('/proc/meminfo', 'utf8');
-  } catch {
-    return '';
-  }
-}
+/** A field of /proc/meminfo in bytes, or undefined (read now, or from `text`). */
+export const meminfo = (field: string, text?: string): number | undefined => meminfoField(field, text);
 
 /** What a pool gave back during the scenario: one level (a bufferPool, or the page pool of a systemHeap it wraps). */
 export interface PoolCounters {

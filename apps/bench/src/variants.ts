@@ -1,8 +1,8 @@
 // The heaps the benchmark compares, each able to say why it cannot run here.
 import { existsSync } from 'node:fs';
 import { cmaHeap } from '@dmaheap/cma-heap';
-import type { Heap } from '@dmaheap/core';
-import { CMA_HEAP_NAMES, kernelHeap, listDmaHeaps } from '@dmaheap/native';
+import { kernelCmaHeaps, type Heap } from '@dmaheap/core';
+import { kernelHeap, listDmaHeaps } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
 import { systemHeap, type SystemHeapOptions } from '@dmaheap/system-heap';
 
@@ -25,7 +25,7 @@ export interface Variant {
 
 const hasUdmabuf = () => (existsSync('/dev/udmabuf') ? undefined : 'no /dev/udmabuf on this kernel');
 const hasSystemHeap = () => (listDmaHeaps().includes('system') ? undefined : 'no /dev/dma_heap/system on this kernel');
-const cmaName = () => listDmaHeaps().find((n) => (CMA_HEAP_NAMES as readonly string[]).includes(n));
+const cmaName = (): string | undefined => kernelCmaHeaps()[0];
 
 function sys(id: string, label: string, group: VariantGroup, options: SystemHeapOptions, cold = false): Variant {
   return { id, label, kind: 'heap', group, skip: hasUdmabuf, open: () => systemHeap(options), cold };

@@ -4,11 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { renderDoctor } from './doctor-render.js';
 import {
   caveatsFor,
-  candidatesFor,
   explain,
   fixFor,
   gatherDoctor,
-  meminfoField,
   parseChoice,
   resolve,
   type Caveat,
@@ -103,7 +101,7 @@ function fakeResolutions(systemAvailable: boolean): HeapResolutions {
     system: systemAvailable
       ? { asked: 'system', opens: { heap: 'system', backing: 'memfd+udmabuf', provider: '@dmaheap/system-heap' }, error: null, candidates: heaps, why: explain('system', heaps) }
       : { asked: 'system', opens: null, error: 'no heap could be opened for "system"', candidates: heaps, why: explain('system', heaps) },
-    cma: { asked: 'cma', opens: null, error: 'no heap could be opened for "cma"', candidates: [], why: explain('cma', []) },
+    cma: { asked: 'cma', opens: null, error: 'no heap could be opened for "cma"', candidates: [], why: explain('cma', [], ['default_cma_region', 'linux,cma', 'reserved']) },
     heaps,
     loadErrors: [],
   };
@@ -113,9 +111,6 @@ describe('small parsers', () => {
   it('reads the selected value of a sysfs choice, and meminfo fields', () => {
     expect(parseChoice('always within_size [advise] never deny force\n')).toBe('advise');
     expect(parseChoice('64\n')).toBe('64');
-    expect(meminfoField(STOCK_FILES['/proc/meminfo']!, 'Hugepagesize')).toBe(2 * 1024 * 1024);
-    expect(meminfoField(STOCK_FILES['/proc/meminfo']!, 'HugePages_Total')).toBe(64);
-    expect(meminfoField(STOCK_FILES['/proc/meminfo']!, 'CmaTotal')).toBeNull();
   });
 });
 
@@ -276,25 +271,27 @@ describe('the registry', () => {
     { name: 'system', provider: '@dmaheap/native', priority: 0, available: true },
     { name: 'system', provider: '@dmaheap/system-heap', priority: 10, available: false, reason: 'no permission to open /dev/udmabuf read-write' },
   ];
-  it('tries the names in order, each by priority, and says why the first available one wins', () => {
-    expect(candidatesFor(rows, ['default_cma_region', 'linux,cma', 'reserved']).map((r) => r.provider)).toEqual(['@dmaheap/cma-heap', '@dmaheap/native']);
-    expect(explain('system', candidatesFor(rows, ['system']))).toBe(
+  it('says why the first available one wins, after the ones that are not; names what an alias stood for when nothing serves it', () => {
+    expect(explain('system', [rows[3]!, rows[2]!])).toBe(
       'system from @dmaheap/system-heap (priority 10): no permission to open /dev/udmabuf read-write; system from @dmaheap/native (priority 0) is available',
     );
-    expect(explain('cma', [])).toBe('no registered provider serves any of default_cma_region, linux,cma, reserved');
+    expect(explain('cma', [], ['default_cma_region', 'linux,cma', 'reserved'])).toBe('no registered provider serves any of default_cma_region, linux,cma, reserved');
+    expect(explain('camera', [])).toBe('no registered provider serves "camera"');
   });
 
   it('opens and closes the heap openHeap gives (FAKE core), or gives its error', () => {
     let closed = 0;
     const core = {
       listHeaps: () => rows,
+      explainHeap: (name: string) => (name === 'system' ? [rows[3]!, rows[2]!] : []),
+      aliasNames: (name: string) => [name],
       openHeap: (name: string) => {
         if (name !== 'system') throw new Error(`no heap could be opened for "${name}"`);
         return { name: 'system', capabilities: { backing: 'kernel:system' }, close: () => void closed++ };
       },
     };
-    expect(resolve(core, 'system', ['system'])).toMatchObject({ opens: { heap: 'system', backing: 'kernel:system', provider: '@dmaheap/native' }, error: null });
+    expect(resolve(core, 'system')).toMatchObject({ opens: { heap: 'system', backing: 'kernel:system', provider: '@dmaheap/native' }, error: null, candidates: [rows[3], rows[2]] });
     expect(closed).toBe(1);
-    expect(resolve(core, 'cma', ['reserved'])).toMatchObject({ opens: null, error: 'no heap could be opened for "cma"' });
+    expect(resolve(core, 'cma')).toMatchObject({ opens: null, error: 'no heap could be opened for "cma"', why: 'no registered provider serves "cma"' });
   });
 });

@@ -4,6 +4,7 @@
 // what openHeap('system') and openHeap('cma') open here, and why. Everything is read through `DoctorFs`
 // (Node's by default, a FAKE in the host tests); the registry part is `resolveHeaps()`.
 import * as fs from 'node:fs';
+import { CMA_DEBUGFS_DIR, CMA_SYSFS_DIR, cmaHeapNames, DMA_HEAP_DIR, parseMeminfo, UDMABUF_DEVICE } from '@dmaheap/core';
 
 export interface DoctorFs {
   readFile(path: string): string;
@@ -156,9 +157,8 @@ export interface DoctorReport {
   problems: string[];
 }
 
-export const HEAP_DIR = '/dev/dma_heap';
-export const UDMABUF = '/dev/udmabuf';
-export const CMA_NAMES = ['default_cma_region', 'linux,cma', 'reserved'];
+export const HEAP_DIR = DMA_HEAP_DIR;
+export const UDMABUF = UDMABUF_DEVICE;
 const RULES_FILE = '/etc/udev/rules.d/90-dmaheap.rules';
 
 /* ---------------- pure parts ---------------- */
@@ -167,13 +167,6 @@ const RULES_FILE = '/etc/udev/rules.d/90-dmaheap.rules';
 export function parseChoice(text: string): string | null {
   const m = /\[([^\]]+)\]/.exec(text);
   return m ? m[1]! : text.trim() || null;
-}
-
-/** A `/proc/meminfo` field in bytes (`kB` fields) or as a count (HugePages_*); null when absent. */
-export function meminfoField(text: string, field: string): number | null {
-  const m = new RegExp(`^${field.replace(/[()]/g, '\\$&')}:\\s+(\\d+)( kB)?`, 'm').exec(text);
-  if (!m) return null;
-  return Number(m[1]) * (m[2] ? 1024 : 1);
 }
 
 /** `name:x:gid:members` lines -> gid -> name, and the groups that list `user` as a member. */
@@ -406,11 +399,12 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
   const users = attempt(() => parsePasswdFile(f.readFile('/etc/passwd'))) ?? new Map<number, string>();
   const release = options.release !== undefined ? options.release : (attempt(() => f.readFile('/proc/sys/kernel/osrelease').trim()) ?? null);
   const pageSize = options.pageSize ?? 4096;
-  const meminfo = attempt(() => f.readFile('/proc/meminfo')) ?? '';
+  const meminfo = parseMeminfo(attempt(() => f.readFile('/proc/meminfo')) ?? '');
+  const meminfoField = (field: string) => meminfo.get(field) ?? null;
 
   // CMA areas: sysfs (CONFIG_CMA_SYSFS) and debugfs (root, mounted).
-  const CMA_SYSFS = '/sys/kernel/mm/cma';
-  const CMA_DEBUGFS = '/sys/kernel/debug/cma';
+  const CMA_SYSFS = CMA_SYSFS_DIR;
+  const CMA_DEBUGFS = CMA_DEBUGFS_DIR;
   const sysfsAreas = attempt(() => f.readdir(CMA_SYSFS));
   const debugfsAreas = attempt(() => f.readdir(CMA_DEBUGFS));
   const debugfsState = debugfsAreas ? 'read' : debugfsWhyNot(f, CMA_DEBUGFS);
@@ -433,9 +427,10 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
   });
 
   const heapNames = attempt(() => f.readdir(HEAP_DIR));
+  const cmaHeaps = cmaHeapNames(heapNames ?? [], sysfsAreas ?? debugfsAreas);
   const nodes: HeapNode[] = (heapNames ?? []).sort().map((name) => ({
     name,
-    cma: CMA_NAMES.includes(name) || areaNames.includes(name),
+    cma: cmaHeaps.includes(name),
     ...deviceNode(f, `${HEAP_DIR}/${name}`, false, user, groups, users, 'heap'),
   }));
   const udmabuf = {
@@ -456,11 +451,11 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
     }))
     .sort((a, b) => a.pageSize - b.pageSize);
   const hugetlb = {
-    pageSize: meminfoField(meminfo, 'Hugepagesize'),
-    total: meminfoField(meminfo, 'HugePages_Total'),
-    free: meminfoField(meminfo, 'HugePages_Free'),
-    reserved: meminfoField(meminfo, 'HugePages_Rsvd'),
-    surplus: meminfoField(meminfo, 'HugePages_Surp'),
+    pageSize: meminfoField('Hugepagesize'),
+    total: meminfoField('HugePages_Total'),
+    free: meminfoField('HugePages_Free'),
+    reserved: meminfoField('HugePages_Rsvd'),
+    surplus: meminfoField('HugePages_Surp'),
     sizes: hugeSizes,
   };
   const choice = (file: string) => {
@@ -486,8 +481,8 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
     heaps: { dir: HEAP_DIR, present: heapNames !== undefined, nodes },
     udmabuf,
     cma: {
-      total: meminfoField(meminfo, 'CmaTotal'),
-      free: meminfoField(meminfo, 'CmaFree'),
+      total: meminfoField('CmaTotal'),
+      free: meminfoField('CmaFree'),
       areas,
       sysfs: sysfsAreas ? 'read' : 'absent (no CONFIG_CMA_SYSFS, or no CMA)',
       debugfs: debugfsState,
@@ -506,17 +501,16 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
 
 interface CoreLike {
   listHeaps(): HeapListingRow[];
+  /** What openHeap tries for a name, in its order (core's explainHeap). */
+  explainHeap(name: string): HeapListingRow[];
+  /** The names an alias stands for now (core's aliasNames). */
+  aliasNames(name: string): string[];
   openHeap(name: string): { name: string; capabilities: { backing: string }; close(): void };
 }
 
-/** The rows openHeap tries for `names` (an alias's names in order), each name's providers by priority. */
-export function candidatesFor(heaps: readonly HeapListingRow[], names: readonly string[]): HeapListingRow[] {
-  return names.flatMap((n) => heaps.filter((h) => h.name === n).sort((a, b) => b.priority - a.priority));
-}
-
 /** Why openHeap picks what it picks: the first available row, after the ones that are not. */
-export function explain(asked: string, candidates: readonly HeapListingRow[]): string {
-  if (candidates.length === 0) return `no registered provider serves ${asked === 'cma' ? `any of ${CMA_NAMES.join(', ')}` : `"${asked}"`}`;
+export function explain(asked: string, candidates: readonly HeapListingRow[], names: readonly string[] = [asked]): string {
+  if (candidates.length === 0) return `no registered provider serves ${names.length === 1 && names[0] === asked ? `"${asked}"` : `any of ${names.join(', ')}`}`;
   const parts: string[] = [];
   for (const c of candidates) {
     if (c.available) {
@@ -528,18 +522,18 @@ export function explain(asked: string, candidates: readonly HeapListingRow[]): s
   return parts.join('; ');
 }
 
-/** What openHeap(asked) opens through `core`: opened and closed again at once (no memory is allocated). */
-export function resolve(core: CoreLike, asked: string, names: readonly string[]): Resolution {
-  const heaps = core.listHeaps();
-  const candidates = candidatesFor(heaps, names);
+/** What openHeap(asked) opens through `core`, and what the registry tried: opened and closed again at once. */
+export function resolve(core: CoreLike, asked: string): Resolution {
+  const candidates = core.explainHeap(asked).map(({ name, provider, priority, available, reason }) => ({ name, provider, priority, available, ...(reason === undefined ? {} : { reason }) }));
+  const why = explain(asked, candidates, core.aliasNames(asked));
   const first = candidates.find((c) => c.available);
   try {
     const heap = core.openHeap(asked);
     const opens = { heap: heap.name, backing: heap.capabilities.backing, provider: first?.provider ?? null };
     heap.close();
-    return { asked, opens, error: null, candidates, why: explain(asked, candidates) };
+    return { asked, opens, error: null, candidates, why };
   } catch (err) {
-    return { asked, opens: null, error: (err as Error).message, candidates, why: explain(asked, candidates) };
+    return { asked, opens: null, error: (err as Error).message, candidates, why };
   }
 }
 
@@ -566,8 +560,8 @@ export async function resolveHeaps(): Promise<HeapResolutions> {
     }
   }
   return {
-    system: resolve(core, 'system', ['system']),
-    cma: resolve(core, 'cma', CMA_NAMES),
+    system: resolve(core, 'system'),
+    cma: resolve(core, 'cma'),
     heaps: core.listHeaps(),
     loadErrors,
   };

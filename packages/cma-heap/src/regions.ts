@@ -2,10 +2,11 @@
 // /sys/kernel/mm/cma/<name>/ (CONFIG_CMA_SYSFS), and the allocator's own bitmap in
 // /sys/kernel/debug/cma/<name>/ (CONFIG_CMA_DEBUGFS, root, debugfs mounted). The parsing is pure and
 // tested on the host; the readers return undefined for whatever this kernel does not show.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { CMA_DEBUGFS_DIR, meminfoField, parseMeminfo as parseMeminfoFields } from '@dmaheap/core';
 
-export const CMA_SYSFS_DIR = '/sys/kernel/mm/cma';
-export const CMA_DEBUGFS_DIR = '/sys/kernel/debug/cma';
+// Where the areas are and what each holds are kernel facts every package reads (@dmaheap/core's kernel.ts).
+export { CMA_DEBUGFS_DIR, CMA_SYSFS_DIR, isCmaArea, readCmaArea, type CmaAreaInfo } from '@dmaheap/core';
 
 /** `CmaTotal` and `CmaFree` from /proc/meminfo, in bytes (undefined on a kernel without CMA). */
 export interface CmaMeminfo {
@@ -18,74 +19,12 @@ export interface CmaMeminfo {
 }
 
 export function parseMeminfo(text: string): CmaMeminfo {
-  const field = (name: string) => {
-    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
-    return m ? Number(m[1]) * 1024 : undefined;
-  };
-  return { total: field('CmaTotal'), free: field('CmaFree') };
+  const fields = parseMeminfoFields(text);
+  return { total: fields.get('CmaTotal'), free: fields.get('CmaFree') };
 }
 
 export function readCmaMeminfo(): CmaMeminfo {
-  try {
-    return parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
-  } catch {
-    return { total: undefined, free: undefined };
-  }
-}
-
-function readNumber(path: string): number | undefined {
-  try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isSafeInteger(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** One CMA area as sysfs and debugfs show it; every field undefined where the kernel does not show it. */
-export interface CmaAreaInfo {
-  name: string;
-  /** First physical frame of the area (debugfs `base_pfn`). */
-  basePfn: number | undefined;
-  /** Pages in the area (debugfs `count`). */
-  pages: number | undefined;
-  /** Pages handed out (debugfs `used`). */
-  usedPages: number | undefined;
-  /** The largest run of free pages: the largest allocation possible now (debugfs `maxchunk`). */
-  maxChunkPages: number | undefined;
-  /** Pages per bitmap bit, as an order (debugfs `order_per_bit`). */
-  orderPerBit: number | undefined;
-  /** Counters since boot (sysfs): pages allocated, pages asked for in failed allocations, pages released. */
-  allocPagesSuccess: number | undefined;
-  allocPagesFail: number | undefined;
-  releasePagesSuccess: number | undefined;
-}
-
-/**
- * Whether `name` is a CMA area: true or false where the kernel lists its areas (sysfs or debugfs), undefined
- * where it lists none (no CONFIG_CMA_SYSFS, debugfs not mounted or not readable).
- */
-export function isCmaArea(name: string, dirs = { sysfs: CMA_SYSFS_DIR, debugfs: CMA_DEBUGFS_DIR }): boolean | undefined {
-  for (const dir of [dirs.sysfs, dirs.debugfs]) {
-    if (existsSync(dir)) return existsSync(`${dir}/${name}`);
-  }
-  return undefined;
-}
-
-export function readCmaArea(name: string, dirs = { sysfs: CMA_SYSFS_DIR, debugfs: CMA_DEBUGFS_DIR }): CmaAreaInfo {
-  const dbg = (f: string) => readNumber(`${dirs.debugfs}/${name}/${f}`);
-  const sys = (f: string) => readNumber(`${dirs.sysfs}/${name}/${f}`);
-  return {
-    name,
-    basePfn: dbg('base_pfn'),
-    pages: dbg('count'),
-    usedPages: dbg('used'),
-    maxChunkPages: dbg('maxchunk'),
-    orderPerBit: dbg('order_per_bit'),
-    allocPagesSuccess: sys('alloc_pages_success'),
-    allocPagesFail: sys('alloc_pages_fail'),
-    releasePagesSuccess: sys('release_pages_success'),
-  };
+  return { total: meminfoField('CmaTotal'), free: meminfoField('CmaFree') };
 }
 
 /** The allocator's bitmap (debugfs `bitmap`: 32-bit words, space-separated, bit i = page run i). */

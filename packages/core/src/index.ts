@@ -26,7 +26,24 @@ export {
   type DmaHeapErrorOptions,
 } from './errors.js';
 export { AbstractHeap } from './heap.js';
-export { listHeaps, openHeap, registerAlias, registerHeap, type HeapListing, type HeapProvider } from './registry.js';
+export { aliasNames, explainHeap, listHeaps, openHeap, registerAlias, registerHeap, type HeapAttempt, type HeapListing, type HeapProvider } from './registry.js';
+export {
+  CMA_DEBUGFS_DIR,
+  CMA_SYSFS_DIR,
+  cmaAreaNames,
+  cmaHeapNames,
+  DEFAULT_CMA_HEAP_NAMES,
+  DMA_HEAP_DIR,
+  heapNodeNames,
+  isCmaArea,
+  isUncachedHeapName,
+  kernelCmaHeaps,
+  meminfoField,
+  parseMeminfo,
+  readCmaArea,
+  UDMABUF_DEVICE,
+  type CmaAreaInfo,
+} from './kernel.js';
 export type {
   AccessMode,
   AllocateOptions,

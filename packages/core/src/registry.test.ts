@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeapNotFoundError } from './errors.js';
 import { FakeHeap } from './fake.test-helpers.js';
-import { listHeaps, openHeap, registerHeap, type HeapProvider } from './registry.js';
+import { aliasNames, explainHeap, listHeaps, openHeap, registerAlias, registerHeap, type HeapProvider } from './registry.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -78,5 +78,23 @@ describe('registry', () => {
   it('rejects empty or non-string names', () => {
     expect(() => openHeap([])).toThrow(expect.objectContaining({ code: 'ERR_DMAHEAP_INVALID_ARGUMENT' }));
     expect(() => openHeap('')).toThrow(expect.objectContaining({ code: 'ERR_DMAHEAP_INVALID_ARGUMENT' }));
+  });
+
+  it('explainHeap says what openHeap tries, in its order: aliases expanded, providers by priority, reasons', () => {
+    fakeProvider('fake-low', { sys: true, cam: 'no /dev/dma_heap/cam' }, 0);
+    fakeProvider('fake-high', { sys: 'no permission to open /dev/udmabuf' }, 10);
+    registerAlias('frames', () => ['cam', 'sys']);
+    cleanups.push(() => registerAlias('frames', ['frames']));
+    expect(aliasNames('frames')).toEqual(['cam', 'sys']);
+    expect(explainHeap(['frames', 'nothing'])).toEqual([
+      { asked: 'frames', name: 'cam', provider: 'fake-low', priority: 0, available: false, reason: 'no /dev/dma_heap/cam' },
+      { asked: 'frames', name: 'sys', provider: 'fake-high', priority: 10, available: false, reason: 'no permission to open /dev/udmabuf' },
+      { asked: 'frames', name: 'sys', provider: 'fake-low', priority: 0, available: true },
+    ]);
+    expect((openHeap('frames') as FakeHeap).name).toBe('sys');
+  });
+
+  it('the cma alias stands for the default CMA heap names where this machine has no CMA heap', () => {
+    expect(aliasNames('cma')).toEqual(['default_cma_region', 'linux,cma', 'reserved']);
   });
 });

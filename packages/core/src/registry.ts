@@ -1,6 +1,7 @@
 // Plugin registration: heap packages register providers; openHeap picks one by name or by a preference list.
 import type { DmaBuf } from './dmabuf.js';
 import { DmaHeapError, HeapNotFoundError, InvalidArgumentError, OutOfMemoryError } from './errors.js';
+import { DEFAULT_CMA_HEAP_NAMES, kernelCmaHeaps } from './kernel.js';
 import type { AllocateOptions, Heap, HeapStats } from './types.js';
 
 export interface HeapProvider {
@@ -24,8 +25,22 @@ export interface HeapListing {
   reason?: string;
 }
 
-/** Kernels name their CMA heap differently; `openHeap('cma')` tries these in order. */
-const aliases = new Map<string, string[]>([['cma', ['default_cma_region', 'linux,cma', 'reserved']]]);
+/**
+ * `openHeap('cma')`: the CMA heaps this kernel has, the default area's first (kernel.ts: by the kernel's CMA
+ * areas and the names kernels give the default one); the default names where it has none, so a refusal says
+ * what was looked for.
+ */
+const cmaNames = (): string[] => {
+  const found = kernelCmaHeaps();
+  return found.length ? found : [...DEFAULT_CMA_HEAP_NAMES];
+};
+const aliases = new Map<string, readonly string[] | (() => string[])>([['cma', cmaNames]]);
+
+/** The names an alias stands for now (a name that is no alias stands for itself). */
+export function aliasNames(name: string): string[] {
+  const a = aliases.get(name);
+  return a === undefined ? [name] : typeof a === 'function' ? a() : [...a];
+}
 
 const providers: HeapProvider[] = [];
 
@@ -43,9 +58,33 @@ export function registerHeap(provider: HeapProvider): () => void {
   };
 }
 
-/** Makes `alias` resolve to the first available of `names`. */
-export function registerAlias(alias: string, names: string[]): void {
-  aliases.set(alias, [...names]);
+/** Makes `alias` resolve to the first available of `names` (or of what `names()` returns when asked). */
+export function registerAlias(alias: string, names: readonly string[] | (() => string[])): void {
+  aliases.set(alias, typeof names === 'function' ? names : [...names]);
+}
+
+/** One provider of one name, as openHeap tries it. */
+export interface HeapAttempt extends HeapListing {
+  /** The name or alias asked for, that `name` came from. */
+  asked: string;
+}
+
+/**
+ * What `openHeap(names)` tries, in its order: each name (an alias expanded to the names it stands for now), each
+ * name's providers by priority, with whether it can be opened here and why not. `[]` entries are names nobody
+ * serves. Nothing is opened.
+ */
+export function explainHeap(names: string | readonly string[]): HeapAttempt[] {
+  const out: HeapAttempt[] = [];
+  for (const asked of typeof names === 'string' ? [names] : names) {
+    for (const real of aliasNames(asked)) {
+      for (const p of candidates(real)) {
+        const probe = p.probe(real);
+        out.push({ asked, name: real, provider: p.id, priority: p.priority ?? 0, available: probe === true, ...(probe === true ? {} : { reason: probe }) });
+      }
+    }
+  }
+  return out;
 }
 
 /** Every heap name the registered providers serve, with whether it can be opened here. */
@@ -72,7 +111,7 @@ function candidates(name: string): HeapProvider[] {
 
 /** Opens one name (or alias): the first provider, by priority, that probes true and opens without error. */
 function openOne(name: string, options: Record<string, unknown> | undefined, tried: string[]): Heap | undefined {
-  for (const real of aliases.get(name) ?? [name]) {
+  for (const real of aliasNames(name)) {
     for (const p of candidates(real)) {
       const probe = p.probe(real);
       if (probe !== true) {

@@ -1,19 +1,11 @@
 // Allocations that would leave less than a reserve of MemAvailable are refused with a typed error: past that
 // point the kernel's system heap (its pages are not charged to any memory cgroup, measured) and shmem pages
 // take memory until the OOM killer kills a process, instead of failing with ENOMEM.
-import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { OutOfMemoryError } from '@dmaheap/core';
+import { meminfoField, OutOfMemoryError } from '@dmaheap/core';
 
-/** The amount of a /proc/meminfo field in bytes, or undefined. */
-export function meminfo(field: string): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The amount of a /proc/meminfo field in bytes, or undefined (@dmaheap/core's reader: one parser for all). */
+export const meminfo = (field: string): number | undefined => meminfoField(field);
 
 /** Default reserve: 1/16 of the machine's memory, at most 256 MiB. */
 export const DEFAULT_RESERVE = Math.min(256 * 1024 * 1024, Math.floor(totalmem() / 16));
