@@ -80,6 +80,8 @@ typedef struct {
   struct watch *watches;
   int closing; /* watchers whose uv_close has not called back yet */
   napi_async_cleanup_hook_handle cleanup; /* set while the environment's teardown waits for them */
+  unsigned jobs; /* allocations on the thread pool not yet completed */
+  int finalized; /* the environment's teardown closed what it owned: nothing may be recorded against it now */
 } instance_t;
 
 instance_t *instance_of(napi_env env);
@@ -98,7 +100,7 @@ void watch_close(struct watch *w); /* watch.c */
 
 #define BINDING(name) napi_value name(napi_env env, napi_callback_info info)
 BINDING(js_open); BINDING(js_close); BINDING(js_dup); BINDING(js_fd_size);                           /* fds.c */
-BINDING(js_heap_alloc); BINDING(js_buf_sync); BINDING(js_buf_set_name);                              /* heaps.c */
+BINDING(js_heap_alloc); BINDING(js_heap_alloc_async); BINDING(js_buf_sync); BINDING(js_buf_set_name); /* heaps.c */
 BINDING(js_mmap); BINDING(js_munmap); BINDING(js_mapping_address); BINDING(js_madvise);               /* mappings.c */
 BINDING(js_memfd_create); BINDING(js_ftruncate); BINDING(js_fallocate);                               /* memfd.c */
 BINDING(js_add_seals); BINDING(js_get_seals);

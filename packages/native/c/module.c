@@ -29,7 +29,8 @@ static napi_value make_constants(napi_env env) {
 static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     {"open", js_open}, {"close", js_close}, {"dup", js_dup}, {"fdSize", js_fd_size},
-    {"heapAlloc", js_heap_alloc}, {"bufSync", js_buf_sync}, {"bufSetName", js_buf_set_name},
+    {"heapAlloc", js_heap_alloc}, {"heapAllocAsync", js_heap_alloc_async},
+    {"bufSync", js_buf_sync}, {"bufSetName", js_buf_set_name},
     {"mmap", js_mmap}, {"munmap", js_munmap}, {"mappingAddress", js_mapping_address}, {"madvise", js_madvise},
     {"memfdCreate", js_memfd_create}, {"ftruncate", js_ftruncate}, {"fallocate", js_fallocate},
     {"addSeals", js_add_seals}, {"getSeals", js_get_seals},

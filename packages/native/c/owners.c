@@ -64,7 +64,8 @@ instance_t *instance_of(napi_env env) {
 // Poll watchers are libuv handles: uv_close calls back later, from the loop, into this library's code. When the
 // environment is torn down (a worker ends) Node unloads the library once the environment is gone, so that
 // callback must have run before: an async cleanup hook closes every watcher, and the environment's teardown
-// keeps running the loop until the last close has called back (watch_closed ends the hook).
+// keeps running the loop until the last close has called back (watch_closed ends the hook). Allocations on the
+// thread pool need no hook: the teardown runs the loop until every one has completed, before any cleanup hook.
 static void instance_cleanup(napi_async_cleanup_hook_handle handle, void *data) {
   instance_t *inst = data;
   inst->cleanup = handle;
@@ -81,7 +82,9 @@ static void instance_finalize(napi_env env, void *data, void *hint) {
   while (inst->watches) watch_close(inst->watches); /* only without the hook */
   unmap_owned(env);
   close_owned(env);
-  if (inst->closing == 0) free(inst); /* else a close callback still to come reads it: left, a few bytes */
+  inst->finalized = 1;
+  /* A close callback or an allocation's completion still to come reads it: left, a few bytes. */
+  if (inst->closing == 0 && inst->jobs == 0) free(inst);
 }
 
 /* Gives env its instance data, once (a second load of the addon in one environment has its own env). */

@@ -1,8 +1,9 @@
 // The addon under AddressSanitizer (host): its C files (c/*.c) built with -fsanitize=address and loaded into
 // plain Node with libasan preloaded, driving the paths where one owner frees what another still refers to (a
-// mapping's record after a transfer, instance data of two loads in one environment, a terminated worker's fds).
-// Before mappings were reference-counted, reading a transferred ArrayBuffer's mapping after collection was a
-// heap-use-after-free that ASan reported here; so was a worker terminated in the middle of mmap.
+// mapping's record after a transfer, instance data of two loads in one environment, a terminated worker's fds,
+// allocations on the thread pool completing while their worker is torn down). Before mappings were
+// reference-counted, reading a transferred ArrayBuffer's mapping after collection was a heap-use-after-free that
+// ASan reported here; so was a worker terminated in the middle of mmap.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

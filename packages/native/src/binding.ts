@@ -57,6 +57,12 @@ export interface NativeBinding {
   /** fcntl(fd, F_DUPFD_CLOEXEC, 0). */
   dup(fd: number): number;
   heapAlloc(heapFd: number, len: number, fdFlags: number, heapFlags: number): number;
+  /**
+   * heapAlloc with the ioctl on libuv's thread pool: the new fd or -errno, as a promise that never rejects. The
+   * fd is recorded against this thread's environment when the job completes; one completing while the
+   * environment is torn down is closed.
+   */
+  heapAllocAsync(heapFd: number, len: number, fdFlags: number, heapFlags: number): Promise<number>;
   /** DMA_BUF_IOCTL_SYNC, restarted on EINTR/EAGAIN. */
   bufSync(fd: number, flags: number): number;
   bufSetName(fd: number, name: string): number;

@@ -1,4 +1,5 @@
-// dma-buf heaps and dma-bufs: DMA_HEAP_IOCTL_ALLOC, DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_B.
+// dma-buf heaps and dma-bufs: DMA_HEAP_IOCTL_ALLOC (on this thread, or on libuv's thread pool), DMA_BUF_IOCTL_SYNC,
+// DMA_BUF_SET_NAME_B.
 import { constants as C, native } from './binding.js';
 import { invalidArgument } from './errors.js';
 import { check, checkBool, checkFd, checkFlags, checkOptions, checkSize, checkString, describe } from './validate.js';
@@ -28,6 +29,27 @@ export interface HeapAllocOptions {
  *   EINTR (fatal signal), ENOTTY for an fd that is not a heap
  */
 export function heapAlloc(heapFd: number, len: number, options?: HeapAllocOptions): number {
+  const { fdFlags, heapFlags } = checkHeapAlloc(heapFd, len, options);
+  return check(native.heapAlloc(heapFd, len, fdFlags, heapFlags), 'ioctl(DMA_HEAP_IOCTL_ALLOC)', { fd: heapFd });
+}
+
+/**
+ * {@link heapAlloc} with the ioctl on libuv's thread pool, so the event loop runs on while the kernel allocates
+ * (a large CMA allocation migrates pages out of the area and clears them). Checked as `heapAlloc` checks, the
+ * bad arguments rejecting with the same errors. The new fd belongs to this thread (recorded when the allocation
+ * completes; a worker terminated meanwhile never leaks it). The heap fd may be closed while the promise is
+ * pending: the allocation works on a copy of it.
+ *
+ * @returns the dma-buf fd
+ * @throws (rejects) as {@link heapAlloc}
+ */
+export async function heapAllocAsync(heapFd: number, len: number, options?: HeapAllocOptions): Promise<number> {
+  const { fdFlags, heapFlags } = checkHeapAlloc(heapFd, len, options);
+  return check(await native.heapAllocAsync(heapFd, len, fdFlags, heapFlags), 'ioctl(DMA_HEAP_IOCTL_ALLOC)', { fd: heapFd });
+}
+
+/** The checks of {@link heapAlloc}'s arguments; the fd flags (O_CLOEXEC added unless `cloexec: false`) and heap flags. */
+function checkHeapAlloc(heapFd: unknown, len: unknown, options: unknown): { fdFlags: number; heapFlags: number } {
   checkFd(heapFd, 'heapFd');
   checkSize(len, 'len');
   const o = checkOptions<HeapAllocOptions>(options);
@@ -35,7 +57,7 @@ export function heapAlloc(heapFd: number, len: number, options?: HeapAllocOption
   const heapFlags = checkSize(o.heapFlags ?? 0, 'heapFlags', 0);
   if (heapFlags !== KNOWN_HEAP_FLAGS) throw invalidArgument(`The "heapFlags" option has unknown flag bits: the kernel defines no heap flags. Received ${heapFlags}`);
   const cloexec = checkBool(o.cloexec, 'cloexec', true);
-  return check(native.heapAlloc(heapFd, len, fdFlags | (cloexec ? C.O_CLOEXEC : 0), heapFlags), 'ioctl(DMA_HEAP_IOCTL_ALLOC)', { fd: heapFd });
+  return { fdFlags: fdFlags | (cloexec ? C.O_CLOEXEC : 0), heapFlags };
 }
 
 /**

@@ -10,6 +10,7 @@ export {
   bufSyncStart,
   dmaBufSyncFlags,
   heapAlloc,
+  heapAllocAsync,
   MAX_DMABUF_NAME_BYTES,
   type HeapAllocOptions,
   type SyncAccess,

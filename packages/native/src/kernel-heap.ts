@@ -4,6 +4,7 @@ import { totalmem } from 'node:os';
 import {
   AbstractHeap,
   checks,
+  ClosedError,
   fromSystemError,
   HeapNotFoundError,
   InvalidArgumentError,
@@ -13,10 +14,12 @@ import {
   type DmaBufOps,
   type HeapCapabilities,
   type HeapProvider,
+  validateAllocateOptions,
   validateOptions,
+  validateSize,
 } from '@dmaheap/core';
 import { constants } from './binding.js';
-import { bufSetName, bufSyncEnd, bufSyncStart } from './dmabuf.js';
+import { bufSetName, bufSyncEnd, bufSyncStart, heapAllocAsync } from './dmabuf.js';
 import { closeFd, dupFd, openDevice } from './fds.js';
 import { mmapFd, munmap } from './mappings.js';
 import { listDmaHeaps } from './proc.js';
@@ -55,6 +58,9 @@ export interface KernelHeapOptions {
   reserveBytes?: number;
 }
 
+/** What an allocation on the thread pool gave, for the allocate() that wraps it (see allocateAsync). */
+type Prepared = { fd: number } | { error: unknown };
+
 class KernelHeap extends AbstractHeap {
   readonly name: string;
   readonly capabilities: HeapCapabilities;
@@ -63,6 +69,8 @@ class KernelHeap extends AbstractHeap {
   /** The kernel's system heap takes pages until the OOM killer kills a process rather than failing; the guard
    * refuses first. CMA allocations fail cleanly with ENOMEM and need none. */
   readonly #guard: MemoryGuard | undefined;
+  /** Set by allocateAsync for the allocate() call it makes at once: `_allocate` takes it instead of allocating. */
+  #prepared: Prepared | undefined;
 
   constructor(name: string, dir: string, reserveBytes?: number) {
     super();
@@ -91,8 +99,17 @@ class KernelHeap extends AbstractHeap {
   }
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
-    this.#guard?.check(size, this.name);
-    const fd = unchecked.heapAlloc(this.#fd, size, BUF_FLAGS);
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    let fd: number;
+    if (prepared === undefined) {
+      this.#guard?.check(size, this.name);
+      fd = unchecked.heapAlloc(this.#fd, size, BUF_FLAGS);
+    } else if ('fd' in prepared) {
+      fd = prepared.fd;
+    } else {
+      throw prepared.error;
+    }
     try {
       if (options.name) bufSetName(fd, options.name);
     } catch (err) {
@@ -106,6 +123,34 @@ class KernelHeap extends AbstractHeap {
       name: options.name,
       release: () => unchecked.close(fd),
     });
+  }
+
+  /**
+   * allocate() with DMA_HEAP_IOCTL_ALLOC on libuv's thread pool: the event loop runs on while the kernel
+   * allocates. allocate()'s checks come first, so bad input rejects with the same typed errors before any
+   * ioctl, then the memory guard; once the ioctl is done, allocate() itself wraps the fd it made (or throws its
+   * error), so the counts, the name and the typed errors are allocate()'s own. A heap closed meanwhile rejects
+   * with ClosedError and closes the new fd.
+   */
+  override async allocateAsync(size: number, options?: AllocateOptions): Promise<DmaBuf> {
+    if (this.closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
+    validateSize(size, this.name, this.sizeLimit());
+    validateAllocateOptions(options, this.name, this.allocateOptions);
+    let prepared: Prepared;
+    try {
+      this.#guard?.check(size, this.name);
+      prepared = { fd: await heapAllocAsync(this.#fd, size, { fdFlags: BUF_FLAGS }) };
+    } catch (error) {
+      prepared = { error };
+    }
+    this.#prepared = prepared;
+    try {
+      return this.allocate(size, options);
+    } finally {
+      const left = this.#prepared; // allocate() refused before _allocate: the heap was closed meanwhile
+      this.#prepared = undefined;
+      if (left !== undefined && 'fd' in left) unchecked.close(left.fd);
+    }
   }
 
   protected override _stats(): Record<string, unknown> {

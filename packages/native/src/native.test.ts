@@ -26,6 +26,7 @@ import {
   ftruncate,
   getSeals,
   heapAlloc,
+  heapAllocAsync,
   listDmaHeaps,
   madvise,
   mappingAddress,
@@ -413,6 +414,7 @@ describe('the raw addon checks JavaScript types, and only those', () => {
       ['open("/dev/null", "r", 0)', () => raw.open!('/dev/null', 'r', 0), '"flags" must be a number'],
       ['heapAlloc(fd, 4096n, 2, 0)', () => raw.heapAlloc!(fd, 4096n, 2, 0), '"len" must be a number'],
       ['heapAlloc without heapFlags', () => raw.heapAlloc!(fd, 4096, 2), '"heapFlags" must be a number'],
+      ['heapAllocAsync(fd, "4096", 2, 0): thrown, not a promise', () => raw.heapAllocAsync!(fd, '4096', 2, 0), '"len" must be a number'],
       ['bufSync(fd, null)', () => raw.bufSync!(fd, null), '"flags" must be a number'],
       ['bufSetName(fd, 42)', () => raw.bufSetName!(fd, 42), '"name" must be a string'],
       ['mmap(fd, 0, "4096", 3)', () => raw.mmap!(fd, 0, '4096', 3), '"length" must be a number'],
@@ -518,6 +520,46 @@ describe('dma-buf and udmabuf calls reach the kernel', () => {
     closeFd(fds.shift()!);
     expect(openFdCount()).toBe(before);
     expectSystemError(() => heapAlloc(fd, PAGE_SIZE), { code: 'EBADF', errno: -9, syscall: 'ioctl(DMA_HEAP_IOCTL_ALLOC)', fd });
+  });
+
+  it('heapAllocAsync reaches the kernel from the thread pool: ENOTTY in the same shape, the heap fd closable meanwhile', async () => {
+    const before = openFdCount();
+    const fd = track(openDevice('/dev/null', C.O_RDWR));
+    const e = await heapAllocAsync(fd, PAGE_SIZE).then(
+      () => undefined,
+      (err: unknown) => err as Record<string, unknown> & Error,
+    );
+    expect(e).toMatchObject({ code: 'ENOTTY', errno: -25, syscall: 'ioctl(DMA_HEAP_IOCTL_ALLOC)', fd });
+    expect(isSystemError(e, 'ENOTTY')).toBe(true);
+    // The raw call: a promise of -errno, never a rejection. The job works on a copy of the heap fd, so closing
+    // the fd at once still reaches the same file (ENOTTY, not EBADF), whatever then gets its number.
+    const pending = native.heapAllocAsync(fd, PAGE_SIZE, C.O_RDWR | C.O_CLOEXEC, 0);
+    closeFd(fds.pop()!);
+    const reuse = track(memfdCreate('reuse')); // most likely the number just freed
+    expect(await pending).toBe(-25);
+    expect(await native.heapAllocAsync(fd === reuse ? 2 ** 30 : fd, PAGE_SIZE, C.O_RDWR, 0)).toBe(-9); // no such fd
+    closeFd(fds.pop()!);
+    expect(openFdCount()).toBe(before);
+  });
+
+  it('heapAllocAsync rejects bad input with the errors heapAlloc throws, before any system call', async () => {
+    const fd = memfd(PAGE_SIZE);
+    const before = openFdCount();
+    const inputs: Array<[number, number, object | undefined]> = [
+      [-1, PAGE_SIZE, undefined], [1.5, PAGE_SIZE, undefined], ['3' as never, PAGE_SIZE, undefined],
+      [fd, 0, undefined], [fd, 2 ** 53, undefined], [fd, '4096' as never, undefined],
+      [fd, PAGE_SIZE, { fdFlags: 0o100 }], [fd, PAGE_SIZE, { heapFlags: 1 }], [fd, PAGE_SIZE, null as never], [fd, PAGE_SIZE, { cloexec: 1 }],
+    ];
+    for (const [heapFd, len, options] of inputs) {
+      const sync = catchError(() => heapAlloc(heapFd, len, options));
+      const async = await heapAllocAsync(heapFd, len, options).then(
+        () => new Error('resolved'),
+        (err: unknown) => err as Error,
+      );
+      expect(async.constructor, `${String(heapFd)}, ${String(len)}, ${JSON.stringify(options)}`).toBe(sync.constructor);
+      expect(async).toMatchObject({ code: sync.code, message: sync.message });
+    }
+    expect(openFdCount()).toBe(before);
   });
 
   it('sync flags by name', () => {

@@ -1,6 +1,7 @@
 // @ts-check
 // Run by native.test.ts (the addon as installed) and binding-asan.test.ts (an ASan build): workers that map and
-// unmap a memfd and start poll watchers as fast as they can are terminated mid-call, round after round.
+// unmap a memfd and start poll watchers as fast as they can, with heap allocations queued on the thread pool (on
+// a socket: ENOTTY) that complete only as the worker is torn down, are terminated mid-call, round after round.
 // Node-API may fail a call in a terminating worker after taking what it was given (napi_wrap,
 // napi_create_external_arraybuffer), so this is where a mapping record freed twice, or never, shows: before
 // mappings were a table of ids this process died of glibc's "malloc_consolidate(): invalid chunk size" in most
@@ -26,7 +27,9 @@ const WORKER = `
   const pair = new Int32Array(2);
   n.socketPair(n.constants.SOCK_STREAM, pair);
   parentPort.postMessage('ready');
+  let queued = 0;
   for (let i = 0; ; i++) {
+    if (queued < 8) queued++, n.heapAllocAsync(pair[0], 4096, 2, 0); // never awaited: the loop never yields
     n.munmap(n.mmap(fd, 0, 1 << 16, 3));
     const w = n.watch(pair[0], 4, () => {}); // poll watchers too, some left open (then -EEXIST: one per fd)
     if (i % 2 && typeof w !== 'number') n.unwatch(w);
