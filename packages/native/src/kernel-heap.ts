@@ -3,6 +3,11 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { totalmem } from 'node:os';
 import {
   AbstractHeap,
+  cmaAreaNames,
+  cmaHeapNames,
+  DEFAULT_CMA_HEAP_NAMES,
+  DMA_HEAP_DIR,
+  isUncachedHeapName,
   checks,
   ClosedError,
   fromSystemError,
@@ -27,13 +32,13 @@ import { PAGE_SIZE } from './validate.js';
 import { meminfo, MemoryGuard } from './memory-guard.js';
 import { unchecked } from './unchecked.js';
 
-export const DMA_HEAP_DIR = '/dev/dma_heap';
+export { DMA_HEAP_DIR } from '@dmaheap/core';
 
 /** The new dma-buf's fd flags. */
 const BUF_FLAGS = constants.O_RDWR | constants.O_CLOEXEC;
 
-/** The names kernels give their CMA heap. */
-export const CMA_HEAP_NAMES = ['default_cma_region', 'linux,cma', 'reserved'] as const;
+/** The names kernels give the CMA heap of their default area (@dmaheap/core's DEFAULT_CMA_HEAP_NAMES). */
+export const CMA_HEAP_NAMES = DEFAULT_CMA_HEAP_NAMES;
 
 /** The system calls every dma-buf needs, for DmaBuf handles of any heap. */
 export const dmaBufOps: DmaBufOps = {
@@ -87,11 +92,14 @@ class KernelHeap extends AbstractHeap {
       }
       throw typed;
     }
-    const contiguous = (CMA_HEAP_NAMES as readonly string[]).includes(name) || /cma/i.test(name);
+    // A CMA heap by what the kernel says (core's kernel facts: a default name, or a heap named after a CMA
+    // area, one per area since 6.19); vendors' CMA heaps named otherwise still say so in their name.
+    const contiguous = cmaHeapNames([name], cmaAreaNames().names).length > 0 || /cma/i.test(name);
     this.#guard = contiguous ? undefined : new MemoryGuard(reserveBytes);
     this.capabilities = {
       contiguous,
-      cached: true,
+      // The uncached variants (Android's system-uncached, vendors') map write-combined; mainline has none.
+      cached: !isUncachedHeapName(name),
       maxAllocation: contiguous ? (meminfo('CmaTotal') ?? totalmem()) : totalmem(),
       alignment: PAGE_SIZE,
       backing: `kernel:${name}`,
