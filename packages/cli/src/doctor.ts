@@ -4,7 +4,7 @@
 // what openHeap('system') and openHeap('cma') open here, and why. Everything is read through `DoctorFs`
 // (Node's by default, a FAKE in the host tests); the registry part is `resolveHeaps()`.
 import * as fs from 'node:fs';
-import { CMA_DEBUGFS_DIR, CMA_SYSFS_DIR, cmaHeapNames, DMA_HEAP_DIR, parseMeminfo, UDMABUF_DEVICE } from '@dmaheap/core';
+import { CMA_DEBUGFS_DIR, CMA_SYSFS_DIR, cmaHeapNames, DMA_HEAP_DIR, parseMeminfo, readCmaArea, UDMABUF_DEVICE } from '@dmaheap/core';
 
 export interface DoctorFs {
   readFile(path: string): string;
@@ -409,22 +409,24 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
   const debugfsAreas = attempt(() => f.readdir(CMA_DEBUGFS));
   const debugfsState = debugfsAreas ? 'read' : debugfsWhyNot(f, CMA_DEBUGFS);
   const areaNames = [...new Set([...(sysfsAreas ?? []), ...(debugfsAreas ?? [])])].sort();
+  // Each area's files as core's readCmaArea names them, read through DoctorFs where their directory was listed.
+  const listed = (path: string) => (path.startsWith(`${CMA_SYSFS}/`) ? sysfsAreas : debugfsAreas) !== undefined;
   const areas: CmaArea[] = areaNames.map((name) => {
-    const dbg = (file: string) => (debugfsAreas ? numberFile(f, `${CMA_DEBUGFS}/${name}/${file}`) : null);
-    const sys = (file: string) => (sysfsAreas ? numberFile(f, `${CMA_SYSFS}/${name}/${file}`) : null);
-    const pages = dbg('count');
+    const a = readCmaArea(name, { sysfs: CMA_SYSFS, debugfs: CMA_DEBUGFS }, (path) => (listed(path) ? (numberFile(f, path) ?? undefined) : undefined));
+    const orNull = (n: number | undefined) => n ?? null;
     return {
       name,
-      pages,
-      usedPages: dbg('used'),
-      maxChunkPages: dbg('maxchunk'),
-      basePfn: dbg('base_pfn'),
-      bytes: pages === null ? null : pages * pageSize,
-      allocPagesSuccess: sys('alloc_pages_success'),
-      allocPagesFail: sys('alloc_pages_fail'),
-      releasePagesSuccess: sys('release_pages_success'),
+      pages: orNull(a.pages),
+      usedPages: orNull(a.usedPages),
+      maxChunkPages: orNull(a.maxChunkPages),
+      basePfn: orNull(a.basePfn),
+      bytes: a.pages === undefined ? null : a.pages * pageSize,
+      allocPagesSuccess: orNull(a.allocPagesSuccess),
+      allocPagesFail: orNull(a.allocPagesFail),
+      releasePagesSuccess: orNull(a.releasePagesSuccess),
     };
   });
+
 
   const heapNames = attempt(() => f.readdir(HEAP_DIR));
   const cmaHeaps = cmaHeapNames(heapNames ?? [], sysfsAreas ?? debugfsAreas);
