@@ -1,6 +1,7 @@
 // A base class for heaps (the abstract-level pattern): it checks arguments and state, keeps the counts every
 // heap reports, and turns system errors into typed ones; a heap fills in `_allocate`.
-import { DmaBuf, released, type DmaBufInit } from './dmabuf.js';
+import { DmaBuf, type DmaBufInit } from './dmabuf.js';
+import { released } from './lifecycle.js';
 import { ClosedError, fromSystemError } from './errors.js';
 import type { AllocateOptions, Heap, HeapCapabilities, HeapStats } from './types.js';
 import { allocateOptionChecks, validateAllocateOptions, validateSize, type OptionCheck } from './validate.js';

@@ -1,5 +1,6 @@
 export {
   DmaBuf,
+  fdOf,
   lend,
   setLeakHandler,
   trackAllocations,
