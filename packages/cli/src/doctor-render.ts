@@ -1,5 +1,6 @@
 // `dmaheap doctor` as text.
-import type { DeviceNode, DoctorReport, Fix, Resolution } from './doctor.js';
+import type { Resolution } from './doctor-registry.js';
+import type { DeviceNode, DoctorReport, Fix } from './doctor.js';
 import { formatBytes, wrap, type Style } from './format.js';
 import { renderTable, type Cell } from './table.js';
 

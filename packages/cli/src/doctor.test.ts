@@ -2,20 +2,9 @@
 // pages, caveats by kernel, and the registry's answer for openHeap('system') and openHeap('cma').
 import { describe, expect, it } from 'vitest';
 import { renderDoctor } from './doctor-render.js';
-import {
-  caveatsFor,
-  explain,
-  fixFor,
-  gatherDoctor,
-  parseChoice,
-  resolve,
-  type Caveat,
-  type DoctorFs,
-  type HeapListingRow,
-  type HeapResolutions,
-  type KernelProbes,
-  type UserInfo,
-} from './doctor.js';
+import { caveatsFor, type Caveat, type KernelProbes } from './doctor-caveats.js';
+import { explain, resolve, type HeapListingRow, type HeapResolutions } from './doctor-registry.js';
+import { fixFor, gatherDoctor, parseChoice, type DoctorFs, type UserInfo } from './doctor.js';
 import { makeStyle } from './format.js';
 
 const ROOT: UserInfo = { uid: 0, gid: 0, groups: [0], name: 'root' };

@@ -5,6 +5,8 @@
 // (Node's by default, a FAKE in the host tests); the registry part is `resolveHeaps()`.
 import * as fs from 'node:fs';
 import { CMA_DEBUGFS_DIR, CMA_SYSFS_DIR, cmaHeapNames, DMA_HEAP_DIR, parseMeminfo, readCmaArea, UDMABUF_DEVICE } from '@dmaheap/core';
+import { caveatsFor, NO_PROBES, type Caveat, type KernelProbes } from './doctor-caveats.js';
+import type { HeapResolutions } from './doctor-registry.js';
 
 export interface DoctorFs {
   readFile(path: string): string;
@@ -79,61 +81,6 @@ export interface CmaArea {
   allocPagesSuccess: number | null;
   allocPagesFail: number | null;
   releasePagesSuccess: number | null;
-}
-
-export interface Caveat {
-  id: 'udmabuf-large-folios' | 'udmabuf-fallocate-uncleared' | 'heap-memcg' | 'system-heap-oom';
-  /** `yes`: it holds on this kernel; `no`: it does not, or the parts it needs are absent; `unknown`. */
-  applies: 'yes' | 'no' | 'unknown';
-  /**
-   * How `applies` was decided: `measured` by a probe in this run, `reported` by the kernel itself (its boot log,
-   * command line or config), read from the kernel `source`, the parts it needs `absent`, or `unmeasured`.
-   */
-  basis: 'measured' | 'reported' | 'source' | 'absent' | 'unmeasured';
-  text: string;
-}
-
-/** A probe's answer (`@dmaheap/native`'s probes), as doctor reports it. */
-export interface ProbeAnswer {
-  verdict: 'yes' | 'no' | 'unmeasured';
-  how: string;
-}
-
-/** What doctor measured of this kernel's behaviour (see probeKernel); null where a probe was not run. */
-export interface KernelProbes {
-  pageInit: { atAlloc: boolean | null; atFree: boolean | null; source: string } | null;
-  fallocatedUdmabuf: ProbeAnswer | null;
-  heapMemcg: ProbeAnswer | null;
-  /** Why the probes did not run at all (the addon did not load), else null. */
-  error: string | null;
-}
-
-export interface HeapListingRow {
-  name: string;
-  provider: string;
-  priority: number;
-  available: boolean;
-  reason?: string;
-}
-
-export interface Resolution {
-  /** What was asked: `system` or `cma`. */
-  asked: string;
-  /** What `openHeap(asked)` opened (it was closed again at once), or null. */
-  opens: { heap: string; backing: string; provider: string | null } | null;
-  error: string | null;
-  /** The registry's rows for the names tried, in the order openHeap tries them. */
-  candidates: HeapListingRow[];
-  why: string;
-}
-
-export interface HeapResolutions {
-  system: Resolution;
-  cma: Resolution;
-  /** Every row of listHeaps(). */
-  heaps: HeapListingRow[];
-  /** Packages that failed to load (the addon, say). */
-  loadErrors: string[];
 }
 
 export interface DoctorReport {
@@ -222,91 +169,6 @@ export function fixFor(
     text: `a udev rule giving ${node.path} to the group video, in ${RULES_FILE}, then add ${who} to video (and log in again)`,
     udevRule: rule,
     commands: [`echo '${rule}' >> ${RULES_FILE}`, 'udevadm control --reload && udevadm trigger', `usermod -aG video ${who}`],
-  };
-}
-
-/** Probes that did not run (the FAKE machine of the host tests, or the addon not loading). */
-export const NO_PROBES: KernelProbes = { pageInit: null, fallocatedUdmabuf: null, heapMemcg: null, error: 'not run' };
-
-/**
- * The kernel caveats dmaheap designs around, each decided for this kernel: by the probes measured in this run
- * where one can measure it, by what the kernel reports of itself, or by its source; never by a version string.
- */
-export function caveatsFor(has: { heaps: boolean; systemHeap: boolean; udmabuf: boolean; largeFolios: string }, probes: KernelProbes = NO_PROBES): Caveat[] {
-  const measured = (p: ProbeAnswer | null, yes: Caveat['applies']): Pick<Caveat, 'applies' | 'basis'> =>
-    p === null || p.verdict === 'unmeasured' ? { applies: 'unknown', basis: 'unmeasured' } : { applies: p.verdict === 'yes' ? yes : yes === 'yes' ? 'no' : 'yes', basis: 'measured' };
-  const unprobed = (p: ProbeAnswer | null) => (p === null ? `not measured (${probes.error ?? 'probe not run'})` : p.how);
-  const init = probes.pageInit;
-  const clearing =
-    init === null || init.atAlloc === null ? 'whether this kernel clears pages at allocation is unknown' : `this kernel ${init.atAlloc ? 'clears' : 'does not clear'} pages at allocation (init_on_alloc, from ${init.source})`;
-  const fallocate: Pick<Caveat, 'applies' | 'basis'> = !has.udmabuf
-    ? { applies: 'no', basis: 'absent' }
-    : init?.atAlloc === true
-      ? { applies: 'no', basis: 'reported' }
-      : measured(probes.fallocatedUdmabuf, 'yes');
-  return [
-    {
-      id: 'udmabuf-large-folios',
-      ...(has.udmabuf ? { applies: 'unknown', basis: 'unmeasured' } : { applies: 'no', basis: 'absent' }),
-      text:
-        `udmabufs over large folios (hugetlb or shmem THP memfds) can reach devices wrong: vmap_udmabuf maps each folio's ` +
-        `head page, so an importer that vmaps (vivid, many DRM helpers) sees the first 4 KiB over and over, while the CPU's ` +
-        `own mapping is right. dmaheap's test bed saw it on Debian's 6.12.117 and 6.12.118; doctor cannot measure it ` +
-        `without a device that vmaps. @dmaheap/system-heap keeps huge pages off. Here: ${has.largeFolios}.`,
-    },
-    {
-      id: 'udmabuf-fallocate-uncleared',
-      ...fallocate,
-      text:
-        `where the kernel does not clear pages at allocation, a udmabuf over fallocated memfd pages can show what other ` +
-        `processes left in that memory (fallocate does not clear shmem pages, and udmabuf pinned them as found up to ` +
-        `6.12.117; 6.12.118's memfd_pin_folios clears them). @dmaheap/system-heap never fallocates its arenas. Here: ` +
-        `${clearing}; ${init?.atAlloc === true ? 'so old memory cannot reach a udmabuf' : unprobed(probes.fallocatedUdmabuf)}.`,
-    },
-    {
-      id: 'heap-memcg',
-      ...(has.heaps ? measured(probes.heapMemcg, 'no') : { applies: 'no', basis: 'absent' }),
-      text:
-        `pages of the kernel's heaps may not be charged to the allocating process's memory cgroup, so a container's ` +
-        `memory.max does not limit them (udmabuf's memfd pages are charged as shmem). Here: ${unprobed(probes.heapMemcg)}.`,
-    },
-    {
-      id: 'system-heap-oom',
-      ...(has.systemHeap ? { applies: 'yes', basis: 'source' } : { applies: 'no', basis: 'absent' }),
-      text:
-        `the kernel system heap asks for its 4 KiB pages without __GFP_NORETRY (drivers/dma-buf/heaps/system_heap.c), so ` +
-        `past free memory it takes pages until the OOM killer kills a process rather than failing with ENOMEM; ` +
-        `kernelHeap() refuses allocations that would leave less than a reserve of MemAvailable.`,
-    },
-  ];
-}
-
-/**
- * Measures this kernel's behaviour with @dmaheap/native's probes: page clearing at allocation; where the kernel
- * does not clear, whether a udmabuf over fallocated pages shows old memory (64 MiB of free memory dirtied, a
- * 4 MiB udmabuf read); whether a 16 MiB system heap buffer is charged to this process's memory cgroup.
- */
-export async function probeKernel(): Promise<KernelProbes> {
-  let native: typeof import('@dmaheap/native');
-  try {
-    native = await import('@dmaheap/native');
-  } catch (err) {
-    return { ...NO_PROBES, error: `@dmaheap/native did not load: ${(err as Error).message.split('\n')[0]}` };
-  }
-  const answer = (run: () => ProbeAnswer): ProbeAnswer => {
-    try {
-      const { verdict, how } = run();
-      return { verdict, how };
-    } catch (err) {
-      return { verdict: 'unmeasured', how: `the probe failed: ${(err as Error).message}` };
-    }
-  };
-  const pageInit = native.pageInit();
-  return {
-    pageInit,
-    fallocatedUdmabuf: pageInit.atAlloc === true ? null : answer(() => native.probeFallocatedUdmabuf({ bytes: 4 * 1024 * 1024, dirtyBytes: 64 * 1024 * 1024 })),
-    heapMemcg: answer(() => native.probeHeapMemcg({ bytes: 16 * 1024 * 1024 })),
-    error: null,
   };
 }
 
@@ -497,74 +359,4 @@ export function gatherDoctor(options: GatherOptions): DoctorReport {
   };
   report.problems = problemsOf(report);
   return report;
-}
-
-/* ---------------- the registry ---------------- */
-
-interface CoreLike {
-  listHeaps(): HeapListingRow[];
-  /** What openHeap tries for a name, in its order (core's explainHeap). */
-  explainHeap(name: string): HeapListingRow[];
-  /** The names an alias stands for now (core's aliasNames). */
-  aliasNames(name: string): string[];
-  openHeap(name: string): { name: string; capabilities: { backing: string }; close(): void };
-}
-
-/** Why openHeap picks what it picks: the first available row, after the ones that are not. */
-export function explain(asked: string, candidates: readonly HeapListingRow[], names: readonly string[] = [asked]): string {
-  if (candidates.length === 0) return `no registered provider serves ${names.length === 1 && names[0] === asked ? `"${asked}"` : `any of ${names.join(', ')}`}`;
-  const parts: string[] = [];
-  for (const c of candidates) {
-    if (c.available) {
-      parts.push(`${c.name} from ${c.provider} (priority ${c.priority}) is available`);
-      break;
-    }
-    parts.push(`${c.name} from ${c.provider} (priority ${c.priority}): ${c.reason ?? 'not available'}`);
-  }
-  return parts.join('; ');
-}
-
-/** What openHeap(asked) opens through `core`, and what the registry tried: opened and closed again at once. */
-export function resolve(core: CoreLike, asked: string): Resolution {
-  const candidates = core.explainHeap(asked).map(({ name, provider, priority, available, reason }) => ({ name, provider, priority, available, ...(reason === undefined ? {} : { reason }) }));
-  const why = explain(asked, candidates, core.aliasNames(asked));
-  const first = candidates.find((c) => c.available);
-  try {
-    const heap = core.openHeap(asked);
-    const opens = { heap: heap.name, backing: heap.capabilities.backing, provider: first?.provider ?? null };
-    heap.close();
-    return { asked, opens, error: null, candidates, why };
-  } catch (err) {
-    return { asked, opens: null, error: (err as Error).message, candidates, why };
-  }
-}
-
-/**
- * Loads @dmaheap/core, then @dmaheap/native, @dmaheap/system-heap and @dmaheap/cma-heap (each registers its
- * provider), and asks the registry. A package that does not load (no prebuild for this platform, say) is named
- * in `loadErrors` and the rest goes on.
- */
-export async function resolveHeaps(): Promise<HeapResolutions> {
-  const loadErrors: string[] = [];
-  let core: CoreLike;
-  try {
-    core = (await import('@dmaheap/core')) as unknown as CoreLike;
-  } catch (err) {
-    const error = `@dmaheap/core did not load: ${(err as Error).message}`;
-    const none = (asked: string): Resolution => ({ asked, opens: null, error, candidates: [], why: error });
-    return { system: none('system'), cma: none('cma'), heaps: [], loadErrors: [error] };
-  }
-  for (const load of [() => import('@dmaheap/native'), () => import('@dmaheap/system-heap'), () => import('@dmaheap/cma-heap')]) {
-    try {
-      await load();
-    } catch (err) {
-      loadErrors.push((err as Error).message.split('\n')[0]!);
-    }
-  }
-  return {
-    system: resolve(core, 'system'),
-    cma: resolve(core, 'cma'),
-    heaps: core.listHeaps(),
-    loadErrors,
-  };
 }

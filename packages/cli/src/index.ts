@@ -19,26 +19,9 @@ export { diffSnapshots, type BufferChange, type Changes, type ProcessChange } fr
 export { colorWanted, formatBytes, formatDelta, makeStyle, type Style } from './format.js';
 export { renderTable, type Cell, type Column, type TableOptions } from './table.js';
 export { heldAs, renderLs, renderWatch, type RenderOptions, type WatchFrame } from './render.js';
-export {
-  caveatsFor,
-  fixFor,
-  gatherDoctor,
-  NO_PROBES,
-  nodeDoctorFs,
-  probeKernel,
-  resolveHeaps,
-  type Caveat,
-  type CmaArea,
-  type DeviceNode,
-  type DoctorFs,
-  type DoctorReport,
-  type Fix,
-  type HeapNode,
-  type KernelProbes,
-  type ProbeAnswer,
-  type HeapResolutions,
-  type Resolution,
-} from './doctor.js';
+export { fixFor, gatherDoctor, nodeDoctorFs, type CmaArea, type DeviceNode, type DoctorFs, type DoctorReport, type Fix, type HeapNode } from './doctor.js';
+export { caveatsFor, NO_PROBES, probeKernel, type Caveat, type KernelProbes, type ProbeAnswer } from './doctor-caveats.js';
+export { resolveHeaps, type HeapResolutions, type Resolution } from './doctor-registry.js';
 export { renderDoctor } from './doctor-render.js';
 export { findCheckout, planBench, type BenchPlan } from './bench.js';
 
