@@ -3,8 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DmaHeapError, listHeaps, openHeap, PermissionDeniedError } from '@dmaheap/core';
+import { ClosedError, DmaHeapError, listHeaps, openHeap, PermissionDeniedError } from '@dmaheap/core';
 import {
   addSeals,
   bufSetName,
@@ -17,6 +18,7 @@ import {
   fallocate,
   ftruncate,
   heapAlloc,
+  heapAllocAsync,
   kernelHeap,
   listDmaHeaps,
   memfdCreate,
@@ -34,6 +36,7 @@ import {
 
 const MiB = 1024 * 1024;
 const nativeEntry = createRequire(import.meta.url).resolve('@dmaheap/native');
+const PKG_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 function fill(view: Uint8Array, seed: number): void {
   for (let i = 0; i < view.length; i++) view[i] = (i * 7 + seed) & 0xff;
@@ -128,6 +131,128 @@ describe('dma-buf heap allocation', () => {
     } finally {
       closeFd(heapFd);
     }
+  });
+});
+
+describe('allocations on the thread pool: heapAllocAsync and allocateAsync', () => {
+  it("kernelHeap('system').allocateAsync gives what allocate gives, counted, and its fd closes with it", async () => {
+    const heap = kernelHeap('system');
+    const fds = openFdCount();
+    const buf = await heap.allocateAsync(MiB + 1, { name: 'async' });
+    expect(buf.size).toBe(MiB + 4096);
+    expect(openFdCount()).toBe(fds + 1);
+    expect(buf.info()).toMatchObject({ size: MiB + 4096, count: 1, exporter: 'system', name: 'async' });
+    expect(readFdInfo(buf.fd).flags & constants.O_CLOEXEC).toBe(constants.O_CLOEXEC);
+    buf.withCpuAccess('write', (v) => fill(v, 5));
+    buf.withCpuAccess('read', (v) => expect(firstMismatch(v, 5)).toBe(-1));
+    expect(heap.stats()).toMatchObject({ liveBuffers: 1, liveBytes: MiB + 4096, allocations: 1, failures: 0 });
+    // Several at once: each its own buffer.
+    const many = await Promise.all([1, 2, 3, 4].map((i) => heap.allocateAsync(i * 64 * 1024)));
+    expect(many.map((b) => b.size)).toEqual([1, 2, 3, 4].map((i) => i * 64 * 1024));
+    expect(new Set(many.map((b) => b.fd)).size).toBe(4);
+    for (const b of [buf, ...many]) b.close();
+    expect(openFdCount()).toBe(fds);
+    expect(heap.stats()).toMatchObject({ liveBuffers: 0, liveBytes: 0, allocations: 5, failures: 0 });
+    heap.close();
+  });
+
+  it('allocateAsync rejects bad input with the typed errors allocate throws, and counts its failures as allocate does', async () => {
+    const heap = kernelHeap('system');
+    const fds = openFdCount();
+    const available = Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+    const beyond = Math.floor((available + 256 * MiB) / 4096) * 4096; // refused by the memory guard
+    const inputs: Array<[unknown, unknown]> = [
+      [0, undefined], [-1, undefined], [0.5, undefined], ['4096', undefined], [4096n, undefined], [2 ** 53, undefined],
+      [4096, { name: 42 }], [4096, { name: 'n'.repeat(32) }], [4096, { bogus: true }], [4096, 'name'], [beyond, undefined],
+    ];
+    for (const [size, options] of inputs) {
+      let sync: unknown;
+      try {
+        heap.allocate(size as number, options as object);
+      } catch (e) {
+        sync = e;
+      }
+      const async = await heap.allocateAsync(size as number, options as object).then(
+        () => new Error('resolved'),
+        (e: unknown) => e,
+      );
+      const what = `${String(size)}, ${JSON.stringify(options)}`;
+      expect(DmaHeapError.isInstance(sync), what).toBe(true);
+      expect((async as Error).constructor, what).toBe((sync as Error).constructor);
+      expect(async, what).toMatchObject({ code: (sync as DmaHeapError).code, message: (sync as Error).message, heap: 'system' });
+    }
+    expect(openFdCount()).toBe(fds);
+    expect(heap.stats()).toMatchObject({ liveBuffers: 0, allocations: 0, failures: 2 }); // the guard's refusal, each way
+    heap.close();
+    const closed = await heap.allocateAsync(4096).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(closed).toBeInstanceOf(ClosedError);
+    expect((closed as Error).message).toBe('allocate() on closed heap "system"');
+  });
+
+  it('a heap closed while allocateAsync waits for the kernel: ClosedError, and the new fd closed', async () => {
+    const fds = openFdCount();
+    const heap = kernelHeap('system');
+    const pending = heap.allocateAsync(16 * MiB);
+    heap.close(); // the ioctl works on a copy of the heap's fd
+    const err = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ClosedError);
+    expect(openFdCount()).toBe(fds);
+  });
+
+  it('heapAllocAsync: a dma-buf fd from the thread pool, its flags as asked, the heap fd closable while it waits', async () => {
+    const heapFd = openDevice('/dev/dma_heap/system');
+    const fds = openFdCount();
+    const pending = heapAllocAsync(heapFd, 64 * 1024, { cloexec: false });
+    closeFd(heapFd);
+    const fd = await pending;
+    expect(readFdInfo(fd)).toMatchObject({ size: 64 * 1024, expName: 'system', count: 1 });
+    expect(readFdInfo(fd).flags & constants.O_CLOEXEC).toBe(0);
+    closeFd(fd);
+    expect(openFdCount()).toBe(fds - 1);
+    const memfd = udmabufMemfd(4096);
+    await expect(heapAllocAsync(memfd, 4096)).rejects.toMatchObject({ code: 'ENOTTY', syscall: 'ioctl(DMA_HEAP_IOCTL_ALLOC)', fd: memfd });
+    closeFd(memfd);
+  });
+
+  it('the event loop runs while allocateAsync waits for the kernel; allocate blocks it', async () => {
+    const heap = kernelHeap('system');
+    const size = 256 * MiB;
+    const ticking = async (allocate: () => unknown): Promise<{ ticks: number; ms: number }> => {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const t0 = performance.now();
+      try {
+        ((await allocate()) as { close(): void }).close();
+      } finally {
+        clearInterval(timer);
+      }
+      return { ticks, ms: performance.now() - t0 };
+    };
+    const sync = await ticking(() => heap.allocate(size));
+    const async = await ticking(() => heap.allocateAsync(size));
+    heap.close();
+    console.info(`256 MiB from the system heap: allocate ${sync.ms.toFixed(0)} ms, ${sync.ticks} timer ticks; allocateAsync ${async.ms.toFixed(0)} ms, ${async.ticks} ticks (5 ms interval)`);
+    expect(sync.ticks).toBe(0);
+    if (async.ms > 50) expect(async.ticks).toBeGreaterThan(0);
+  });
+
+  it('workers terminated with allocations in flight leave no fd: those completing as the worker is torn down are closed', () => {
+    const addon = (createRequire(import.meta.url)('node-gyp-build') as { path: (dir: string) => string }).path(PKG_DIR);
+    const child = fileURLToPath(new URL('./children/terminate-alloc.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [child, addon, '/dev/dma_heap/system', String(4 * MiB), '12'], { encoding: 'utf8', timeout: 170_000 });
+    expect(r.status, `${r.stderr} (signal ${r.signal})`).toBe(0);
+    const out = JSON.parse(r.stdout) as { rounds: number; settled: number; inFlight: number; fdsLeft: number; dmabufsLeft: number };
+    console.info(`12 workers terminated: ${out.settled} allocations settled, ${out.inFlight} in flight at termination; fds left ${out.fdsLeft}, dma-bufs left ${out.dmabufsLeft}`);
+    expect(out).toMatchObject({ rounds: 12, fdsLeft: 0, dmabufsLeft: 0 });
+    // Each worker has four on the way, but for a moment after one settles and before the next is queued.
+    expect(out.inFlight).toBeGreaterThanOrEqual(3 * 12);
+    expect(out.settled).toBeGreaterThan(0);
   });
 });
 
