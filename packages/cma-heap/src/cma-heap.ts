@@ -1,7 +1,8 @@
 // cmaHeap(): the kernel's CMA heaps (/dev/dma_heap/<area>) as one @dmaheap/core heap. One data flow:
 //   find the areas (every name kernels give them, plus the caller's) → pad the request for the alignment asked
-//   → DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM → the buffer with its page list (and, where
-//   debugfs shows the allocator's bitmap, its physical frames) → partial mappings → close unmaps and frees.
+//   → DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM (allocateAsync: each on libuv's thread pool)
+//   → the buffer with its page list (and, where debugfs shows the allocator's bitmap, its physical frames)
+//   → partial mappings → close unmaps and frees.
 // When every area is out, one OutOfMemoryError says what was asked, what CmaFree had and what was tried.
 import { accessSync, constants as fsConstants } from 'node:fs';
 import {
@@ -15,7 +16,9 @@ import {
   HeapNotFoundError,
   InvalidArgumentError,
   OutOfMemoryError,
+  validateAllocateOptions,
   validateOptions,
+  validateSize,
   type AllocateOptions,
   type DmaBufInit,
   type DmaHeapErrorOptions,
@@ -32,6 +35,7 @@ import {
   constants,
   DMA_HEAP_DIR,
   dmaBufOps,
+  heapAllocAsync,
   listDmaHeaps,
   meminfo as readMeminfo,
   mmapFd,
@@ -50,6 +54,9 @@ export const MAX_ALIGN_ORDER = 8;
 
 /** Requests from this size on, to an area that is not CMA (a stand-in), are checked against MemAvailable first. */
 const LARGE_REQUEST = 64 * 1024 * 1024;
+
+/** The new dma-buf's fd flags. */
+const BUF_FLAGS = constants.O_RDWR | constants.O_CLOEXEC;
 
 export interface CmaHeapOptions {
   /**
@@ -275,12 +282,32 @@ interface Region {
   allocations: number;
 }
 
+/** An area's new dma-buf, before it is a buffer. */
+interface Taken {
+  fd: number;
+  /** Which area gave it, in the order tried (0: no fallback). */
+  index: number;
+  region: Region;
+  /** Its padded length, and the alignment it was padded for. */
+  length: number;
+  alignOrder: number;
+  /** The allocator's bitmap read before the ioctl (option locate). */
+  before: Uint32Array | undefined;
+}
+
+/** What an allocation on the thread pool gave, for the allocate() that wraps it (see allocateAsync). */
+type Prepared = Taken | { error: unknown };
+
+type Tried = Array<{ region: string; reason: string }>;
+
 class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   readonly name: string;
   readonly #regions: Region[];
   readonly #alignOrder: number;
   readonly #locate: boolean;
   #fallbacks = 0;
+  /** Set by allocateAsync for the allocate() call it makes at once: `_allocate` takes it instead of allocating. */
+  #prepared: Prepared | undefined;
   protected override readonly allocateOptions = CMA_ALLOCATE_SPEC;
 
   constructor(options: CheckedOptions) {
@@ -344,50 +371,125 @@ class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   }
 
   protected _allocate(size: number, options: CmaAllocateOptions): CmaBuffer {
-    return this.#allocate(size, options.alignOrder ?? this.#alignOrder, options);
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    if (prepared !== undefined && 'error' in prepared) throw prepared.error;
+    return this.#finish(prepared ?? this.#take(size, options.alignOrder ?? this.#alignOrder), options);
   }
 
-  #allocate(size: number, alignOrder: number, options: AllocateOptions): CmaBuffer {
+  /**
+   * allocate() with each DMA_HEAP_IOCTL_ALLOC on libuv's thread pool: the event loop runs on while the kernel
+   * migrates pages out of the area and clears them. allocate()'s checks come first, so bad input rejects with the
+   * same typed errors before any ioctl; then the areas in order, as allocate() tries them; then allocate() itself
+   * makes the buffer of the fd (or throws the error), so the counts and typed errors are allocate()'s own. A heap
+   * closed meanwhile rejects with ClosedError and closes the new fd.
+   */
+  override async allocateAsync(size: number, options?: CmaAllocateOptions): Promise<CmaBuffer> {
+    if (this.closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
+    validateSize(size, this.name, this.sizeLimit());
+    const checked = validateAllocateOptions(options, this.name, this.allocateOptions) as CmaAllocateOptions;
+    let prepared: Prepared;
+    try {
+      prepared = await this.#takeAsync(size, checked.alignOrder ?? this.#alignOrder);
+    } catch (error) {
+      prepared = { error };
+    }
+    this.#prepared = prepared;
+    try {
+      return this.allocate(size, options);
+    } finally {
+      const left = this.#prepared; // allocate() refused before _allocate: the heap was closed meanwhile
+      this.#prepared = undefined;
+      if (left !== undefined && 'fd' in left) unchecked.close(left.fd);
+    }
+  }
+
+  /** DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM; CmaOutOfMemoryError when every area is out. */
+  #take(size: number, alignOrder: number): Taken {
     const length = paddedLength(size, alignOrder);
-    const tried: Array<{ region: string; reason: string }> = [];
-    for (const [i, region] of this.#regions.entries()) {
-      if (!region.cma && length >= LARGE_REQUEST) {
-        // A stand-in that is not CMA (e.g. the system heap) takes pages until the OOM killer strikes.
-        const available = readMeminfo('MemAvailable');
-        if (available !== undefined && length > available) {
-          tried.push({ region: region.name, reason: `MemAvailable is ${mib(available)}` });
-          continue;
-        }
-      }
-      const before = this.#locate && region.cma ? readCmaBitmap(region.name) : undefined;
-      let fd: number;
-      try {
-        fd = unchecked.heapAlloc(region.fd, length, constants.O_RDWR | constants.O_CLOEXEC);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw fromSystemError(err, region.name, 'allocate');
-        const chunk = region.cma ? readCmaArea(region.name).maxChunkPages : undefined;
-        tried.push({ region: region.name, reason: `ENOMEM${chunk !== undefined ? ` (largest free run ${mib(chunk * PAGE_SIZE)})` : ''}` });
+    const tried: Tried = [];
+    for (const [index, region] of this.#regions.entries()) {
+      const skip = this.#skip(region, length);
+      if (skip !== undefined) {
+        tried.push({ region: region.name, reason: skip });
         continue;
       }
+      const before = this.#bitmap(region);
       try {
-        const placement = this.#placement(region, before, length, alignOrder);
-        if (options.name) bufSetName(fd, options.name);
-        region.allocations++;
-        if (i > 0) this.#fallbacks++;
-        return this.#buffer(fd, length, region, placement, options.name);
+        return { fd: unchecked.heapAlloc(region.fd, length, BUF_FLAGS), index, region, length, alignOrder, before };
       } catch (err) {
-        unchecked.close(fd);
-        throw err;
+        tried.push({ region: region.name, reason: this.#failed(region, err) });
       }
     }
+    throw this.#exhausted(size, length, alignOrder, tried);
+  }
+
+  /** {@link #take} with each ioctl on libuv's thread pool. */
+  async #takeAsync(size: number, alignOrder: number): Promise<Taken> {
+    const length = paddedLength(size, alignOrder);
+    const tried: Tried = [];
+    for (const [index, region] of this.#regions.entries()) {
+      // Closed while the last area was tried: its fds are gone (allocate() then rejects with ClosedError).
+      if (this.closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
+      const skip = this.#skip(region, length);
+      if (skip !== undefined) {
+        tried.push({ region: region.name, reason: skip });
+        continue;
+      }
+      const before = this.#bitmap(region);
+      try {
+        return { fd: await heapAllocAsync(region.fd, length, { fdFlags: BUF_FLAGS }), index, region, length, alignOrder, before };
+      } catch (err) {
+        tried.push({ region: region.name, reason: this.#failed(region, err) });
+      }
+    }
+    throw this.#exhausted(size, length, alignOrder, tried);
+  }
+
+  /** Why `region` is not asked for `length` bytes, or undefined. */
+  #skip(region: Region, length: number): string | undefined {
+    if (region.cma || length < LARGE_REQUEST) return undefined;
+    // A stand-in that is not CMA (e.g. the system heap) takes pages until the OOM killer strikes.
+    const available = readMeminfo('MemAvailable');
+    return available !== undefined && length > available ? `MemAvailable is ${mib(available)}` : undefined;
+  }
+
+  /** The allocator's bitmap of `region` now, when buffers are located. */
+  #bitmap(region: Region): Uint32Array | undefined {
+    return this.#locate && region.cma ? readCmaBitmap(region.name) : undefined;
+  }
+
+  /** Why `region` refused: ENOMEM, and its largest free run where debugfs shows it. Any other error is thrown, typed. */
+  #failed(region: Region, err: unknown): string {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw fromSystemError(err, region.name, 'allocate');
+    const chunk = region.cma ? readCmaArea(region.name).maxChunkPages : undefined;
+    return `ENOMEM${chunk !== undefined ? ` (largest free run ${mib(chunk * PAGE_SIZE)})` : ''}`;
+  }
+
+  #exhausted(size: number, length: number, alignOrder: number, tried: Tried): CmaOutOfMemoryError {
     const meminfo = readCmaMeminfo();
     const align = alignOrder > 0 ? `, aligned to ${mib(PAGE_SIZE * 2 ** alignOrder)}` : '';
-    throw new CmaOutOfMemoryError(
+    return new CmaOutOfMemoryError(
       `contiguous memory exhausted: ${size} bytes asked (${length / PAGE_SIZE} page${length === PAGE_SIZE ? '' : 's'}${align}); ` +
         `CmaFree ${mib(meminfo.free)} of CmaTotal ${mib(meminfo.total)}; tried ${tried.map((t) => `${t.region}: ${t.reason}`).join(', ')}`,
       { requested: size, allocated: length, cmaFree: meminfo.free, cmaTotal: meminfo.total, tried },
       { heap: this.name },
     );
+  }
+
+  /** The buffer of a new dma-buf: where it landed, its name, the counts. */
+  #finish(taken: Taken, options: AllocateOptions): CmaBuffer {
+    const { fd, index, region, length, alignOrder, before } = taken;
+    try {
+      const placement = this.#placement(region, before, length, alignOrder);
+      if (options.name) bufSetName(fd, options.name);
+      region.allocations++;
+      if (index > 0) this.#fallbacks++;
+      return this.#buffer(fd, length, region, placement, options.name);
+    } catch (err) {
+      unchecked.close(fd);
+      throw err;
+    }
   }
 
   /** Where the buffer landed, from the bitmap read before the allocation and the one read now. */
