@@ -27,11 +27,11 @@ function run(command, args, cwd, { show = false, env = process.env } = {}) {
   return r.stdout;
 }
 
-/** What a published package may hold: its build, README, LICENSE; native also its prebuilds and the C source
- * its install script compiles from when no prebuild matches. No tests, fixtures or sources of TypeScript. */
+/** What a published package may hold: its build, README, LICENSE; native also its prebuilds and the C sources
+ * (c/) its install script compiles from when no prebuild matches. No tests, fixtures or sources of TypeScript. */
 function unexpectedFiles(name, files) {
   const allowed = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^dist\/.+\.(js|d\.ts)$/];
-  if (name === '@dmaheap/native') allowed.push(/^binding\.c$/, /^binding\.gyp$/, /^prebuilds\/linux-(x64|arm64)\/@dmaheap\+native\.(glibc|musl)\.node$/);
+  if (name === '@dmaheap/native') allowed.push(/^c\/[a-z_]+\.[ch]$/, /^binding\.gyp$/, /^prebuilds\/linux-(x64|arm64)\/@dmaheap\+native\.(glibc|musl)\.node$/);
   return files.filter((f) => !allowed.some((re) => re.test(f)) || /\.test|test-helpers|fixtures/.test(f));
 }
 
