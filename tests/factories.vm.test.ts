@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DmaHeapError, type DmaHeapErrorCode } from '@dmaheap/core';
 import { kernelHeap, openFdCount } from '@dmaheap/native';
 import { bufferPool, PagePool } from '@dmaheap/pagepool';
-import { systemHeap } from './index.js';
+import { systemHeap } from '@dmaheap/system-heap';
 
 const CASES: Array<[string, () => unknown, DmaHeapErrorCode]> = [
   ['systemHeap(5)', () => systemHeap(5 as never), 'ERR_DMAHEAP_INVALID_ARGUMENT'],

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { DmaBuf, Heap } from '@dmaheap/core';
 import { dirtyFreeMemory, kernelHeap, openFdCount, pageInit, probeFallocatedUdmabuf } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
+import { systemHeap } from '@dmaheap/system-heap';
 import { allBytes } from '@dmaheap/vm/guest';
-import { systemHeap } from './index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

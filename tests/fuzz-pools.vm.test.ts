@@ -2,8 +2,8 @@
 import { describe } from 'vitest';
 import { kernelHeap } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
+import { systemHeap } from '@dmaheap/system-heap';
 import { fuzzHeap } from '@dmaheap/vm/guest';
-import { systemHeap } from './index.js';
 
 describe('fuzzed sequences of operations match the model', () => {
   fuzzHeap("bufferPool(kernelHeap('system'))", () => bufferPool(kernelHeap('system')));

@@ -5,8 +5,8 @@
 // heaps in the CMA boot (cma-heap/src/fuzz.cma.vm.test.ts).
 import { describe } from 'vitest';
 import { kernelHeap } from '@dmaheap/native';
+import { systemHeap } from '@dmaheap/system-heap';
 import { fuzzHeap } from '@dmaheap/vm/guest';
-import { systemHeap } from './index.js';
 
 describe('fuzzed sequences of operations match the model', () => {
   fuzzHeap("kernelHeap('system')", () => kernelHeap('system'));

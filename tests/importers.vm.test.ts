@@ -26,6 +26,7 @@ import {
   udmabufCreate,
 } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
+import { systemHeap } from '@dmaheap/system-heap';
 // The V4L2 and DRM rigs (structs built by hand for these tests) live in the test bed, not in a published package.
 import {
   allBytes,
@@ -54,7 +55,6 @@ import {
   VIVID,
   withHeap,
 } from '@dmaheap/vm/guest';
-import { systemHeap } from './index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -9,7 +9,7 @@ import { Canaries } from '@dmaheap/core/testing';
 import { kernelHeap, mmapFd, munmap, openFdCount } from '@dmaheap/native';
 import { bufferPool } from '@dmaheap/pagepool';
 import { CHILD_HEAPS, runInChild } from './child.test-helpers.js';
-import { systemHeap } from './index.js';
+import { systemHeap } from '@dmaheap/system-heap';
 
 const MiB = 1 << 20;
 

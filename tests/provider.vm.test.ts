@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { listHeaps, openHeap } from '@dmaheap/core';
-import './index.js';
+import '@dmaheap/system-heap';
 
 const require = createRequire(import.meta.url);
 const systemHeapEntry = require.resolve('@dmaheap/system-heap');

@@ -4,7 +4,7 @@
 //   3. trim() gives pooled memory back to the kernel (Shmem / MemAvailable in /proc/meminfo);
 //   4. pools shrink under real memory pressure (PSI in /proc/pressure/memory);
 //   5. no fd is left open after heap.close().
-// Run: node tools/vm/dist/cli.js --memory 3G -- node node_modules/vitest/vitest.mjs run --project vm packages/system-heap/src/recycle.vm.test.ts
+// Run: node tools/vm/dist/cli.js --memory 3G -- node node_modules/vitest/vitest.mjs run --project vm tests/recycle.vm.test.ts
 // (prefix the guest command with `env DMAHEAP_GUEST_PRESSURE=1` for rule 4 with the whole guest short of memory).
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { DmaBuf, Heap } from '@dmaheap/core';
 import { bufSyncEnd, bufSyncStart, closeFd, kernelHeap, mmapFd, munmap, openFdCount } from '@dmaheap/native';
 import { bufferPool, readMemoryStall, type PressureOptions } from '@dmaheap/pagepool';
-import { systemHeap } from './index.js';
+import { systemHeap } from '@dmaheap/system-heap';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeHeapConformance } from '@dmaheap/core/testing';
 import { kernelHeap, PAGE_SIZE } from '@dmaheap/native';
+import { systemHeap } from '@dmaheap/system-heap';
 import { allBytes, captureInto, VIVID, withHeap } from '@dmaheap/vm/guest';
-import { systemHeap } from './index.js';
 
 describeHeapConformance("kernelHeap('system') on arm64", { open: () => kernelHeap('system') });
 describeHeapConformance('systemHeap() on arm64', { open: () => systemHeap() });

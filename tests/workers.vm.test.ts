@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { kernelHeap, mmapFd, munmap, openFdCount } from '@dmaheap/native';
-import { systemHeap } from './index.js';
+import { systemHeap } from '@dmaheap/system-heap';
 
 const require = createRequire(import.meta.url);
 const entries = { native: require.resolve('@dmaheap/native'), sh: require.resolve('@dmaheap/system-heap') };
