@@ -3,13 +3,17 @@
 import { DmaBuf, type DmaBufInit } from './dmabuf.js';
 import { released } from './lifecycle.js';
 import { ClosedError, fromSystemError } from './errors.js';
-import type { AllocateOptions, Heap, HeapCapabilities, HeapStats } from './types.js';
+import type { AllocateOptions, Heap, HeapCapabilities, HeapStats, HeapSupports } from './types.js';
 import { allocateOptionChecks, validateAllocateOptions, validateSize, type OptionCheck } from './validate.js';
+
+const NOTHING_MORE: HeapSupports = Object.freeze({ trim: false, collectDeferred: false, asyncAllocation: false });
 
 export abstract class AbstractHeap<Options extends AllocateOptions = AllocateOptions, Buf extends DmaBuf = DmaBuf> implements Heap {
   readonly specificationVersion = 'v1' as const;
   abstract readonly name: string;
   abstract readonly capabilities: HeapCapabilities;
+  /** Nothing beyond allocating, unless a heap says more (and overrides trim / collectDeferred to match). */
+  readonly supports: HeapSupports = NOTHING_MORE;
   #closed = false;
   #liveBuffers = 0;
   #liveBytes = 0;
@@ -71,6 +75,16 @@ export abstract class AbstractHeap<Options extends AllocateOptions = AllocateOpt
       failures: this.#failures,
       ...this._stats(),
     };
+  }
+
+  /** Gives pooled memory back: nothing to give in a heap that keeps none (`supports.trim` false). */
+  trim(_targetBytes?: number): number {
+    return 0;
+  }
+
+  /** Recycles deferred buffers, returning how many are still held: none in a heap that defers none. */
+  collectDeferred(): number {
+    return 0;
   }
 
   close(): void {

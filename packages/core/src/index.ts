@@ -53,6 +53,7 @@ export type {
   Heap,
   HeapCapabilities,
   HeapStats,
+  HeapSupports,
   PageList,
   SgSegment,
   SgTable,

@@ -2,7 +2,7 @@
 import type { DmaBuf } from './dmabuf.js';
 import { DmaHeapError, HeapNotFoundError, InvalidArgumentError, OutOfMemoryError } from './errors.js';
 import { DEFAULT_CMA_HEAP_NAMES, kernelCmaHeaps } from './kernel.js';
-import type { AllocateOptions, Heap, HeapStats } from './types.js';
+import type { AllocateOptions, Heap, HeapStats, HeapSupports } from './types.js';
 
 export interface HeapProvider {
   /** Identifies the provider in `listHeaps()`, e.g. `'@dmaheap/native'`. */
@@ -164,12 +164,25 @@ class FallbackHeap implements Heap {
   readonly specificationVersion = 'v1';
   readonly name: string;
   readonly capabilities;
+  readonly supports: HeapSupports;
   readonly #heaps: Heap[];
 
   constructor(heaps: Heap[]) {
     this.#heaps = heaps;
     this.name = heaps.map((h) => h.name).join('|');
     this.capabilities = heaps[0]!.capabilities;
+    // trim and collectDeferred act on every heap of the list, so they do something if any heap's does; an
+    // asynchronous allocation leaves the loop free only if it does whichever heap the allocation comes from.
+    const some = (k: keyof HeapSupports) => heaps.some((h) => h.supports[k]);
+    this.supports = { trim: some('trim'), collectDeferred: some('collectDeferred'), asyncAllocation: heaps.every((h) => h.supports.asyncAllocation) };
+  }
+
+  trim(targetBytes = 0): number {
+    return this.#heaps.reduce((n, h) => n + h.trim(targetBytes), 0);
+  }
+
+  collectDeferred(): number {
+    return this.#heaps.reduce((n, h) => n + h.collectDeferred(), 0);
   }
 
   allocate(size: number, options?: AllocateOptions): DmaBuf {

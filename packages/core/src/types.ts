@@ -26,6 +26,20 @@ export interface HeapCapabilities {
   backing: string;
 }
 
+/**
+ * What a heap does beyond allocating, declared (the abstract-level manifest): callers and the conformance suite
+ * read it instead of looking for methods. Every heap has `trim()` and `collectDeferred()`; where `supports`
+ * says false they do nothing and return 0.
+ */
+export interface HeapSupports {
+  /** `trim(targetBytes)` gives pooled memory back to the kernel (heaps and pools that keep memory for reuse). */
+  trim: boolean;
+  /** `collectDeferred()` recycles buffers whose free was deferred while something else held them. */
+  collectDeferred: boolean;
+  /** `allocateAsync()` leaves the event loop free while the kernel allocates (the ioctl on libuv's thread pool). */
+  asyncAllocation: boolean;
+}
+
 export interface HeapStats {
   /** Buffers allocated and not yet closed. */
   liveBuffers: number;
@@ -44,11 +58,17 @@ export interface Heap {
   readonly specificationVersion: 'v1';
   readonly name: string;
   readonly capabilities: HeapCapabilities;
+  /** What this heap does beyond allocating. */
+  readonly supports: HeapSupports;
   /** Allocates a buffer of at least `size` bytes (rounded up to the page size). */
   allocate(size: number, options?: AllocateOptions): DmaBuf;
   /** The same as `allocate`, for heaps whose allocation can block (CMA compaction, pools refilling). */
   allocateAsync(size: number, options?: AllocateOptions): Promise<DmaBuf>;
   stats(): HeapStats;
+  /** Gives pooled memory back until at most `targetBytes` stay pooled; returns the bytes given back (0 where `supports.trim` is false). */
+  trim(targetBytes?: number): number;
+  /** Recycles deferred buffers nothing else holds any more; returns how many are still held (0 where `supports.collectDeferred` is false). */
+  collectDeferred(): number;
   /** Releases the heap's own resources; buffers already allocated stay valid. Idempotent. */
   close(): void;
 }

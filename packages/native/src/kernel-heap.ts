@@ -69,6 +69,8 @@ type Prepared = { fd: number } | { error: unknown };
 class KernelHeap extends AbstractHeap {
   readonly name: string;
   readonly capabilities: HeapCapabilities;
+  /** No pool, no deferred frees (the kernel frees when the last holder lets go); the ioctl on libuv's pool. */
+  override readonly supports = { trim: false, collectDeferred: false, asyncAllocation: true } as const;
   readonly path: string;
   readonly #fd: number;
   /** The kernel's system heap takes pages until the OOM killer kills a process rather than failing; the guard

@@ -12,6 +12,7 @@ import {
   type Heap,
   type HeapCapabilities,
   type HeapProvider,
+  type HeapSupports,
 } from '@dmaheap/core';
 import { checks, InvalidArgumentError, validateOptions } from '@dmaheap/core';
 import { DeferredFrees } from './deferred.js';
@@ -60,6 +61,7 @@ interface Deferred {
 class BufferPool extends AbstractHeap {
   readonly name: string;
   readonly capabilities: HeapCapabilities;
+  override readonly supports: HeapSupports;
   readonly inner: Heap;
   readonly #free = new Map<number, Pooled[]>();
   readonly #deferred: DeferredFrees<Deferred>;
@@ -79,6 +81,7 @@ class BufferPool extends AbstractHeap {
     this.inner = inner;
     this.name = `pool(${inner.name})`;
     this.capabilities = inner.capabilities;
+    this.supports = { trim: true, collectDeferred: true, asyncAllocation: false };
     this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.#maxPerSize = options.maxPerSize ?? 8;
     this.#pow2 = options.sizeClasses === 'pow2';
@@ -183,7 +186,7 @@ class BufferPool extends AbstractHeap {
   }
 
   /** Recycles the deferred buffers nobody else holds any more; returns how many are still pending. */
-  collectDeferred(): number {
+  override collectDeferred(): number {
     return this.#deferred.collect();
   }
 
@@ -192,7 +195,7 @@ class BufferPool extends AbstractHeap {
    * pools itself (a systemHeap's page pool would otherwise keep the pages just freed). Returns the bytes of the
    * buffers released: counted once, though they pass through the wrapped heap's pool on their way out.
    */
-  trim(targetBytes = 0): number {
+  override trim(targetBytes = 0): number {
     let freed = 0;
     for (const [size, list] of [...this.#free].sort((a, b) => b[0] - a[0])) {
       while (this.#bytes > targetBytes && list.length > 0) {
@@ -202,7 +205,7 @@ class BufferPool extends AbstractHeap {
       }
     }
     this.#trimmedBytes += freed;
-    (this.inner as Heap & { trim?: (target?: number) => number }).trim?.(0);
+    this.inner.trim(0);
     return freed;
   }
 
@@ -245,10 +248,7 @@ function heldElsewhere(pooled: Pooled): boolean {
 }
 
 /** A heap that recycles whole buffers of `heap` (kernel or ours); it owns `heap` and closes it on close(). */
-export function bufferPool(heap: Heap, options?: BufferPoolOptions): Heap & {
-  trim(targetBytes?: number): number;
-  collectDeferred(): number;
-} {
+export function bufferPool(heap: Heap, options?: BufferPoolOptions): Heap {
   const h = heap as Partial<Heap> | null;
   if (typeof h !== 'object' || h === null || h.specificationVersion !== 'v1' || typeof h.allocate !== 'function') {
     throw new InvalidArgumentError('bufferPool(heap) needs a heap (an object with specificationVersion "v1" and allocate())');

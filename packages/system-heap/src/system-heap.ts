@@ -17,6 +17,7 @@ import {
   type DmaBuf,
   type HeapCapabilities,
   type HeapProvider,
+  type HeapSupports,
   type ReleaseState,
   validateName,
   validateOptions,
@@ -82,6 +83,7 @@ const SPEC = {
 class SystemHeap extends AbstractHeap {
   readonly name: string;
   readonly capabilities: HeapCapabilities;
+  override readonly supports: HeapSupports;
   readonly orders: readonly number[];
   readonly #dev: number;
   readonly #listLimit: number;
@@ -135,6 +137,8 @@ class SystemHeap extends AbstractHeap {
       alignment: PAGE_SIZE,
       backing: 'memfd+udmabuf',
     };
+    // Freed chunks wait while something else holds them (collectDeferred); only a pool has pages to trim.
+    this.supports = { trim: options.pool !== false, collectDeferred: true, asyncAllocation: false };
     this.#dev = openDevice('/dev/udmabuf', constants.O_RDWR);
     if (options.pool !== false) {
       this.#pool = new PagePool<Chunk>({
@@ -298,12 +302,12 @@ class SystemHeap extends AbstractHeap {
   }
 
   /** Frees the buffers whose dma-buf nobody else holds any more; returns how many are still held. */
-  collectDeferred(): number {
+  override collectDeferred(): number {
     return this.#deferred.collect();
   }
 
   /** Gives pooled pages back to the kernel until at most `targetBytes` stay pooled; returns bytes given back. */
-  trim(targetBytes = 0): number {
+  override trim(targetBytes = 0): number {
     return this.#pool?.trim(targetBytes) ?? 0;
   }
 
