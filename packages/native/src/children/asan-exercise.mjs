@@ -2,7 +2,8 @@
 // Run by binding-asan.test.ts under AddressSanitizer: loads an ASan build of the addon (argv[2]) with
 // process.dlopen, twice in one environment and in a worker, and drives the paths where memory is freed by one
 // owner while another still refers to it: mappings detached by a transfer and collected, unmapped twice,
-// fds left open in a terminated worker. Prints `ok`; ASan aborts the process on any use after free.
+// fds left open in a terminated worker, an allocation job's completion. Prints `ok`; ASan aborts the process on
+// any use after free.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 /** @param {string} file */
@@ -67,6 +68,8 @@ if (!isMainThread) {
     out.push(b.munmap(ab), b.munmap(ab));
     ab = undefined;
     await collect();
+    // An allocation on the thread pool, completed on this thread (a memfd is no heap: ENOTTY).
+    out.push(await b.heapAllocAsync(fd, 4096, 2, 0));
     b.close(fd);
   }
   const worker = new Worker(new URL(import.meta.url), { workerData: file });
