@@ -72,6 +72,7 @@ describe('allocateAsync: the event loop runs while the kernel allocates contiguo
   it('192 MiB of the 256 MiB area, the area filled with movable pages first: timers fire during allocateAsync, never during allocate', async () => {
     const fds = openFdCount();
     const heap = cmaHeap();
+    expect(heap.supports.asyncAllocation).toBe(true);
     const size = 192 * MiB;
     const target = readCmaMeminfo().total! * 0.7; // 30 % of the area taken by movable pages
     const runs: Record<'sync' | 'async', { ms: number; ticks: number; longestGapMs: number; inArea: number; migrated: number }> = {} as never;
@@ -119,6 +120,7 @@ describe('allocateAsync: the event loop runs while the kernel allocates contiguo
   it("kernelHeap('reserved').allocateAsync: the same, through the native package's kernel heap", async () => {
     const fds = openFdCount();
     const heap = kernelHeap(AREA);
+    expect(heap.supports.asyncAllocation).toBe(true);
     try {
       const r = await ticking(() => heap.allocateAsync(128 * MiB, { name: 'async-kernel' }));
       console.info(`128 MiB through kernelHeap('${AREA}').allocateAsync: ${r.ms.toFixed(0)} ms, ${r.ticks} ticks of a 10 ms timer`);

@@ -302,6 +302,8 @@ type Tried = Array<{ region: string; reason: string }>;
 
 class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   readonly name: string;
+  /** No pool, no deferred frees (the kernel frees when the last holder lets go); the ioctls on libuv's pool. */
+  override readonly supports = { trim: false, collectDeferred: false, asyncAllocation: true } as const;
   readonly #regions: Region[];
   readonly #alignOrder: number;
   readonly #locate: boolean;
