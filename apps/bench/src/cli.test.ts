@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
-const fixture = join(import.meta.dirname, 'fixtures', 'vm-quick.json');
+const fixture = join(import.meta.dirname, 'fixtures', 'vm-merged.json');
 const work = mkdtempSync(join(tmpdir(), 'dmaheap-bench-cli-'));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, CI: '1' } });
 
@@ -40,9 +40,21 @@ describe('dmaheap-bench', { timeout: 30_000 }, () => {
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // nothing to fetch: it opens offline
   });
 
+  it('refuses a report of another format', () => {
+    const old = join(work, 'old.json');
+    writeFileSync(old, JSON.stringify({ ...JSON.parse(readFileSync(fixture, 'utf8')), format: 'dmaheap-bench/2' }));
+    const r = run('--render', old);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/format "dmaheap-bench\/2" is not the one this version reads \(dmaheap-bench\/3\)/);
+  });
+
   it('merges the CMA boot into a run (--merge), and refuses --merge alone', () => {
     expect(run('--merge', fixture).status).toBe(2);
-    const main = JSON.parse(readFileSync(fixture, 'utf8'));
+    // The fixture's first boot alone, and a CMA boot made of its kernel heap's row and one of a pool.
+    const { mergedRuns: _, ...both } = JSON.parse(readFileSync(fixture, 'utf8'));
+    const main = { ...both, results: both.results.filter((r: { kernel?: string }) => r.kernel === undefined) };
+    const mainFile = join(work, 'main.json');
+    writeFileSync(mainFile, JSON.stringify(main));
     const seed = main.results.find((r: { variant: string }) => r.variant === 'kernel');
     const cma = {
       ...main,
@@ -52,7 +64,7 @@ describe('dmaheap-bench', { timeout: 30_000 }, () => {
     const cmaFile = join(work, 'cma.json');
     writeFileSync(cmaFile, JSON.stringify(cma));
     const out = join(work, 'merged', 'bench.json');
-    const r = run('--render', fixture, '--merge', cmaFile, '--json', out);
+    const r = run('--render', mainFile, '--merge', cmaFile, '--json', out);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Added pool-cma from the run on Linux 6\.12\.57-cma/m);
     expect(r.stdout).toMatch(/^bufferPool\(cmaHeap\(\)\) \[6\.12\.57-cma\] .*×4\.00/m);

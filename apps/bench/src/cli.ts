@@ -4,28 +4,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { calibrate, CALIBRATION_DEFAULTS, type CalibrationFigures } from './calibrate.js';
-import { addVerdicts, calibrationRows, dominance, inflation, type Calibration } from './emulation.js';
+import { calibrate, CALIBRATION_DEFAULTS, dominance, inflation } from './calibrate.js';
 import { renderHtml } from './html.js';
-import { seedLine, type LoopOptions } from './measure.js';
-import { Eta, Progress } from './progress.js';
-import {
-  addRatios,
-  calibrationText,
-  FORMAT,
-  formatNs,
-  formatSize,
-  mergeRuns,
-  parseSize,
-  pressureText,
-  READABLE_FORMATS,
-  SCENARIO_ORDER,
-  table,
-  type BenchReport,
-} from './report.js';
-import { estimateMs, plan, runTasks, SCENARIO_NAMES, taskKey, type RoundOptions, type RunContext, type Task } from './scenarios.js';
+import { seedLine } from './loops.js';
+import { Progress } from './progress.js';
+import { calibrationRows, calibrationText, formatNs, formatSize, mergeRuns, parseSize, pressureText, SCENARIO_ORDER, table } from './report.js';
+import { addRatios } from './rounds.js';
+import { estimateMs, plan, runTasks, SCENARIO_NAMES, taskKey, type RunContext, type Task } from './scenarios.js';
+import type { BenchReport, CalibrationFigures, LoopOptions, RoundOptions } from './types.js';
 import { VARIANTS } from './variants.js';
 
+const FORMAT = 'dmaheap-bench/3';
 const USAGE = `usage: dmaheap-bench [--heaps id,...] [--sizes 4K,1M,...] [--iterations N] [--max-seconds S] [--rounds N]
                      [--scenarios name,...] [--quick | --full] [--json FILE] [--html FILE] [--host-calibration FILE] [--list]
        dmaheap-bench --calibrate FILE                       (only the calibration figures, as JSON: the host's, for a VM run)
@@ -35,57 +24,40 @@ const USAGE = `usage: dmaheap-bench [--heaps id,...] [--sizes 4K,1M,...] [--iter
 heaps: ${VARIANTS.map((v) => v.id).join(', ')}
 scenarios: ${SCENARIO_NAMES.join(', ')}`;
 
+const text = { type: 'string' } as const;
+const flag = { type: 'boolean', default: false } as const;
 const OPTIONS = {
-  heaps: { type: 'string' },
-  sizes: { type: 'string' },
-  iterations: { type: 'string' },
-  'max-seconds': { type: 'string' },
-  scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
-  quick: { type: 'boolean', default: false },
-  full: { type: 'boolean', default: false },
-  rounds: { type: 'string' },
-  calibrate: { type: 'string' },
-  'host-calibration': { type: 'string' },
-  json: { type: 'string' },
-  html: { type: 'string' },
-  render: { type: 'string' },
-  merge: { type: 'string' },
-  list: { type: 'boolean', default: false },
-  help: { type: 'boolean', default: false },
+  heaps: text, sizes: text, iterations: text, 'max-seconds': text, rounds: text, scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+  quick: flag, full: flag, calibrate: text, 'host-calibration': text, json: text, html: text, render: text, merge: text, list: flag, help: flag,
 } as const;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
   process.exit(2);
 }
-
-let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
-try {
-  parsed = parseArgs({ options: OPTIONS });
-} catch (err) {
-  fail((err as Error).message);
+function attempt<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    return fail(`${what}${(err as Error).message}`);
+  }
 }
-const { values } = parsed;
-
-/** `--html`, else `bench.html` beside the JSON, else `bench-results/bench.html`. */
-function htmlPath(jsonPath: string | undefined): string {
-  return values.html ?? join(jsonPath ? dirname(jsonPath) : 'bench-results', 'bench.html');
-}
-
-function writeFile(path: string, text: string): void {
+function writeFile(path: string, body: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
+  writeFileSync(path, body);
 }
+const readJson = <T>(path: string) => JSON.parse(readFileSync(path, 'utf8')) as T;
+
+const { values } = attempt('', () => parseArgs({ options: OPTIONS }));
+/** `--html`, else `bench.html` beside the JSON, else `bench-results/bench.html`. */
+const htmlPath = (json: string | undefined) => values.html ?? join(json ? dirname(json) : 'bench-results', 'bench.html');
 
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
 if (values.list) {
-  for (const v of VARIANTS) {
-    const reason = v.skip();
-    console.log(`${v.id.padEnd(14)} ${v.label}${reason ? `  (skipped here: ${reason})` : ''}`);
-  }
+  for (const v of VARIANTS) console.log(`${v.id.padEnd(14)} ${v.label}${v.skip() ? `  (skipped here: ${v.skip()})` : ''}`);
   process.exit(0);
 }
 if (values.calibrate) {
@@ -98,22 +70,22 @@ if (values.calibrate) {
 }
 if (values.merge && !values.render) fail('--merge needs --render FILE.json (the run to add to)');
 if (values.quick && values.full) fail('--quick and --full: choose one');
+const printTables = (results: BenchReport['results']) => {
+  for (const s of SCENARIO_ORDER) if (results.some((r) => r.scenario === s)) console.log('\n' + table(results, s));
+};
 if (values.render) {
-  const readReport = (path: string) => {
-    const r = JSON.parse(readFileSync(path, 'utf8')) as BenchReport;
-    if (!READABLE_FORMATS.includes(r.format)) fail(`${path}: format ${JSON.stringify(r.format)} is not one this version reads (${READABLE_FORMATS.join(', ')})`);
-    return r;
+  const read = (path: string) => {
+    const r = readJson<BenchReport>(path);
+    return r.format === FORMAT ? r : fail(`${path}: format ${JSON.stringify(r.format)} is not the one this version reads (${FORMAT})`);
   };
-  let report = readReport(values.render);
+  let report = read(values.render);
   if (values.merge) {
-    report = mergeRuns(report, readReport(values.merge));
+    report = mergeRuns(report, read(values.merge));
     const out = values.json ?? values.render;
     writeFile(out, JSON.stringify(report, null, 2) + '\n');
     const added = report.mergedRuns!.at(-1)!;
     console.log(`Added ${added.variants.join(', ') || 'nothing'} from the run on Linux ${added.machine.kernel} (${values.merge}); JSON written to ${out}`);
-    for (const scenario of SCENARIO_ORDER) {
-      if (report.results.some((r) => r.scenario === scenario)) console.log('\n' + table(report.results, scenario));
-    }
+    printTables(report.results);
     console.log('');
   }
   const out = htmlPath(values.json ?? values.render);
@@ -122,62 +94,44 @@ if (values.render) {
   process.exit(0);
 }
 
-const positive = (text: string, what: string) => {
-  const n = Number(text);
-  if (!(n > 0) || !Number.isFinite(n)) fail(`${what} must be a positive number, not ${JSON.stringify(text)}`);
-  return n;
+const positive = (given: string, what: string) => {
+  const n = Number(given);
+  return n > 0 && Number.isFinite(n) ? n : fail(`${what} must be a positive number, not ${JSON.stringify(given)}`);
 };
-let sizes: number[];
-try {
-  sizes = (values.sizes ?? '4K,1M,8M,32M').split(',').map(parseSize);
-} catch (err) {
-  fail((err as Error).message);
-}
+const sizes = attempt('', () => (values.sizes ?? '4K,1M,8M,32M').split(',').map(parseSize));
 const heaps = values.heaps?.split(',');
-const unknownHeaps = heaps?.filter((w) => !VARIANTS.some((v) => v.id === w));
-if (unknownHeaps?.length) fail(`unknown heap ${unknownHeaps.join(', ')}`);
 const scenarios = values.scenarios.split(',');
-const unknownScenarios = scenarios.filter((s) => !SCENARIO_NAMES.includes(s));
-if (unknownScenarios.length) fail(`unknown scenario ${unknownScenarios.join(', ')}`);
+const unknown = [...(heaps ?? []).filter((h) => !VARIANTS.some((v) => v.id === h)).map((h) => `heap ${h}`), ...scenarios.filter((s) => !SCENARIO_NAMES.includes(s)).map((s) => `scenario ${s}`)];
+if (unknown.length) fail(`unknown ${unknown.join(', ')}`);
 
-// Three lengths (apps/bench/README.md says what each took). The seed loop runs in interleaved rounds; every other
-// run stops at its time cap once it made its least number of calls. Unless --sizes is given, the scenarios
-// beyond the seed loop leave out sizes above 8 MiB, except with --full.
-//  --quick:   for checking that everything runs: 3 rounds of 40 ms, other runs of 0.1 s.
-//  (default): 15 rounds of 60 ms, other runs of 0.2 s; pressure runs 1.2 s, so that the pools' PSI monitors sample it.
-//  --full:    15 rounds of 0.3 s, other runs of up to 5000 calls or 8 s, every size in every scenario.
+// Three lengths (apps/bench/README.md says what each took). The seed loop runs in interleaved rounds; every other run
+// stops at its time cap once it made its least number of calls; pressure runs at least pressureMs, so that the pools'
+// PSI monitors sample it. Unless --sizes is given, the scenarios beyond the seed loop leave out sizes above 8 MiB, except with --full.
 const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-const MODES: Record<string, { loop: LoopOptions; rounds: RoundOptions; pressureMs: number }> = {
+const MODES: Record<typeof mode, { loop: LoopOptions; rounds: RoundOptions; pressureMs: number }> = {
   quick: { loop: { iterations: 200, maxMs: 100, warmup: 5, minIterations: 3 }, rounds: { rounds: 3, roundMs: 40, minIterations: 1, iterations: 200 }, pressureMs: 0 },
   default: { loop: { iterations: 2000, maxMs: 200, warmup: 10, minIterations: 2 }, rounds: { rounds: 15, roundMs: 60, minIterations: 1, iterations: 2000 }, pressureMs: 1200 },
   full: { loop: { iterations: 5000, maxMs: 8000, warmup: 20, minIterations: 8 }, rounds: { rounds: 15, roundMs: 300, minIterations: 3, iterations: 5000 }, pressureMs: 0 },
 };
-const { loop, rounds, pressureMs } = structuredClone(MODES[mode]!);
+const { loop, rounds, pressureMs } = structuredClone(MODES[mode]);
 if (values.iterations) loop.iterations = rounds.iterations = Math.round(positive(values.iterations, '--iterations'));
 if (values['max-seconds']) loop.maxMs = positive(values['max-seconds'], '--max-seconds') * 1000;
 if (values.rounds !== undefined) {
-  const n = Number(values.rounds);
-  if (!Number.isInteger(n) || n < 0) fail(`--rounds must be a whole number (0: no rounds), not ${JSON.stringify(values.rounds)}`);
-  rounds.rounds = n;
+  rounds.rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds.rounds) || rounds.rounds < 0) fail(`--rounds must be a whole number (0: no rounds), not ${JSON.stringify(values.rounds)}`);
 }
-let hostCalibration: CalibrationFigures | undefined;
-if (values['host-calibration']) {
-  try {
-    hostCalibration = JSON.parse(readFileSync(values['host-calibration'], 'utf8')) as CalibrationFigures;
-  } catch (err) {
-    fail(`--host-calibration: ${(err as Error).message}`);
-  }
-}
+const hostCalibration = values['host-calibration'] && attempt('--host-calibration: ', () => readJson<CalibrationFigures>(values['host-calibration']!));
 
+const cpuInfo = (() => {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+})();
 const machine: BenchReport['machine'] = {
-  kernel: release(),
-  arch: process.arch,
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  memoryBytes: totalmem(),
-  inVm: process.env.DMAHEAP_IN_VM === '1',
-  emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(readCpuInfo()),
+  kernel: release(), arch: process.arch, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(),
+  inVm: process.env.DMAHEAP_IN_VM === '1', emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(cpuInfo),
 };
 console.log(
   `dmaheap-bench on Linux ${machine.kernel} (${machine.arch}), Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}` +
@@ -193,66 +147,36 @@ if (tasks.length === 0) {
 }
 
 const started = Date.now();
-// First the calibration (a few seconds under emulation): what zeroing, system calls, JavaScript calls and
-// allocations cost here; the host's figures come from scripts/bench.mjs.
+// First the calibration (a few seconds under emulation); the host's figures come from scripts/bench.mjs.
 const here = calibrate(mode === 'quick' ? { ...CALIBRATION_DEFAULTS, repeats: 3 } : CALIBRATION_DEFAULTS);
-
-const ctx: RunContext = { loop, sizes, otherSizes, info: {}, ...(rounds.rounds > 0 ? { rounds } : {}), pressureMs };
-const progress = new Progress(tasks.length);
-const eta = new Eta();
-const planned = tasks.map((t) => ({ key: taskKey(t), estimateMs: estimateMs(ctx, t) }));
-let next = 0;
-const finish = (t: Task, ms?: number) => {
-  const p = planned[next++]!;
-  if (ms !== undefined) eta.record(p.key, p.estimateMs, ms);
-  progress.tick();
-};
-const stepLabel = (t: Task) =>
+const ctx: RunContext = { loop, otherSizes, info: {}, ...(rounds.rounds > 0 ? { rounds } : {}), pressureMs };
+const progress = new Progress(tasks.map((t) => ({ key: taskKey(t), estimateMs: estimateMs(ctx, t) })));
+const label = (t: Task) =>
   `${t.scenario}${t.round === undefined ? '' : t.round === 0 ? ' warm-up' : ` round ${t.round}/${t.rounds}`} ${t.variant.label} ${t.scenario === 'mix' ? '' : formatSize(t.size)}`;
 const { results, failures } = await runTasks(tasks, ctx, {
-  before: (t) => progress.step(stepLabel(t), eta.left(planned.slice(next))),
-  done: (t, ms) => finish(t, ms),
-  result: (r) => {
-    if (r.scenario === 'seed') progress.log(`${r.label.padEnd(52)} ${seedLine(r)}`);
-    else {
-      const what = r.scenario === 'mix' ? 'mix' : formatSize(r.size);
-      progress.log(`[${r.scenario}] ${r.label.padEnd(52)} ${what.padStart(8)}  ${r.iterations} × ${formatNs(r.nsPerCall)}/call, ${r.gbPerSec.toFixed(3)} GB/s`);
-    }
-  },
-  failed: (t, f) => {
-    finish(t);
-    progress.log(`[${t.scenario}] ${t.variant.label.padEnd(52)} ${formatSize(t.size).padStart(8)}  FAILED: ${f.error}`);
-  },
-  skipped: (t) => finish(t),
+  step: (t) => progress.step(label(t)),
+  done: (_, ms) => progress.tick(ms),
+  result: (r) =>
+    progress.log(
+      r.scenario === 'seed'
+        ? `${r.label.padEnd(52)} ${seedLine(r)}`
+        : `[${r.scenario}] ${r.label.padEnd(52)} ${(r.scenario === 'mix' ? 'mix' : formatSize(r.size)).padStart(8)}  ${r.iterations} × ${formatNs(r.nsPerCall)}/call, ${r.gbPerSec.toFixed(3)} GB/s`,
+    ),
+  failed: (t, f) => progress.log(`[${t.scenario}] ${t.variant.label.padEnd(52)} ${formatSize(t.size).padStart(8)}  FAILED: ${f.error}`),
 });
 progress.end();
 addRatios(results);
-const calibration: Calibration = {
-  here,
-  ...(hostCalibration ? { host: hostCalibration, inflation: inflation(here, hostCalibration) } : {}),
-  dominance: dominance(results, here),
-};
-addVerdicts(results, calibration);
-
-for (const scenario of SCENARIO_ORDER) {
-  if (results.some((r) => r.scenario === scenario)) console.log('\n' + table(results, scenario));
-}
+printTables(results);
 
 const report: BenchReport = {
   format: FORMAT,
   date: new Date().toISOString(),
   machine,
   options: {
-    sizes,
-    ...loop,
-    quick: values.quick,
-    scenarios,
-    mode,
-    ...(rounds.rounds > 0 ? { rounds } : {}),
-    ...(otherSizes.length !== sizes.length ? { otherSizes } : {}),
-    ...(pressureMs ? { pressureMs } : {}),
+    sizes, ...loop, quick: values.quick, scenarios, mode,
+    ...(rounds.rounds > 0 ? { rounds } : {}), ...(otherSizes.length !== sizes.length ? { otherSizes } : {}), ...(pressureMs ? { pressureMs } : {}),
   },
-  calibration,
+  calibration: { here, ...(hostCalibration ? { host: hostCalibration, inflation: inflation(here, hostCalibration) } : {}), dominance: dominance(results) },
   scenarioInfo: ctx.info,
   skipped,
   ...(failures.length ? { failures } : {}),
@@ -264,9 +188,8 @@ if (values.json) {
   writeFile(values.json, JSON.stringify(report, null, 2) + '\n');
   console.log(`JSON written to ${values.json}`);
 }
-const html = htmlPath(values.json);
-writeFile(html, renderHtml(report));
-console.log(`HTML written to ${html}`);
+writeFile(htmlPath(values.json), renderHtml(report));
+console.log(`HTML written to ${htmlPath(values.json)}`);
 if (machine.emulated) console.log('Measured under software emulation: compare the ratios, not the absolute times.');
 console.log(
   `${mode} run; sizes: ${sizes.map(formatSize).join(', ')}` +
@@ -277,12 +200,4 @@ if (failures.length) {
   console.error(`${failures.length} of ${tasks.length} runs failed:`);
   for (const f of failures) console.error(`  ${f.scenario} ${f.variant} ${formatSize(f.size)}: ${f.error}`);
   process.exitCode = 1;
-}
-
-function readCpuInfo(): string {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
 }

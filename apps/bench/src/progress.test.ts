@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { barWanted, Eta, formatDuration, parseProgressLine, Progress, progressLine, progressMode, renderBar } from './progress.js';
+import { barWanted, formatDuration, parseProgressLine, Progress, progressLine, progressMode, renderBar } from './progress.js';
+
+const tasks = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `seed|kernel|${i}`, estimateMs: 0 }));
 
 describe('the progress bar', () => {
   it('shows only on a terminal someone watches', () => {
@@ -17,14 +19,14 @@ describe('the progress bar', () => {
   });
 
   it('draws done/total, the time left and the current step, cut to the width', () => {
-    const p = new Progress(4, 'off');
+    const p = new Progress([...tasks(2), { key: 'seed|skipsync|1M', estimateMs: 100_000 }, { key: 'mix|kernel|1', estimateMs: 25_000 }], 'off');
     p.step('seed kernel 4 KiB');
-    expect(p.render()).toBe('[........................] 0/4 seed kernel 4 KiB');
+    expect(renderBar(p.event())).toBe('[........................] 0/4 ~2 min 05 s left seed kernel 4 KiB');
     p.tick();
     p.tick();
-    p.step('seed skipsync 1 MiB', 125_000);
-    expect(p.render()).toMatch(/^\[#{12}\.{12}\] 2\/4 ~2 min 05 s left seed skipsync 1 MiB$/);
-    expect(p.render(20)).toHaveLength(19);
+    p.step('seed skipsync 1 MiB');
+    expect(renderBar(p.event())).toMatch(/^\[#{12}\.{12}\] 2\/4 ~2 min 05 s left seed skipsync 1 MiB$/);
+    expect(renderBar(p.event(), 20)).toHaveLength(19);
     expect(renderBar({ done: 1, total: 2, label: 'x' }, 80, 'stock kernel (boot 1 of 2) ')).toBe('stock kernel (boot 1 of 2) [############............] 1/2 x');
   });
 
@@ -34,8 +36,8 @@ describe('the progress bar', () => {
     const log = console.log;
     console.log = (line: string) => logged.push(line);
     try {
-      const p = new Progress(3, 'lines', (t) => written.push(t));
-      p.step('seed warm-up kernel 4 KiB', 9000);
+      const p = new Progress([{ key: 'a', estimateMs: 4000 }, { key: 'b', estimateMs: 5000 }, { key: 'c', estimateMs: 0 }], 'lines', (t) => written.push(t));
+      p.step('seed warm-up kernel 4 KiB');
       p.tick();
       p.log('a result line');
       p.end();
@@ -45,7 +47,7 @@ describe('the progress bar', () => {
     expect(written).toEqual([]);
     expect(logged.map((l) => parseProgressLine(l) ?? l)).toEqual([
       { done: 0, total: 3, label: 'seed warm-up kernel 4 KiB', leftMs: 9000 },
-      { done: 1, total: 3, label: 'seed warm-up kernel 4 KiB', leftMs: 9000 },
+      { done: 1, total: 3, label: 'seed warm-up kernel 4 KiB', leftMs: 9000 }, // (the time left is redrawn at the next step)
       'a result line',
     ]);
   });
@@ -68,12 +70,25 @@ describe('progress lines', () => {
 
 describe('time left', () => {
   it('expects a heap at a size to take as long as in its earlier rounds, and scales the first estimates', () => {
-    const eta = new Eta();
-    expect(eta.predict('seed|kernel|4096', 100)).toBe(100); // nothing ran yet: the estimate
-    eta.record('seed|kernel|4096', 100, 300); // took 3× its estimate
-    eta.record('seed|kernel|4096', 100, 500); // a later round: history, not scale
-    expect(eta.predict('seed|kernel|4096', 100)).toBe(400);
-    expect(eta.predict('seed|skipsync|4096', 100)).toBe(300);
-    expect(eta.left([{ key: 'seed|kernel|4096', estimateMs: 100 }, { key: 'mix|kernel|1', estimateMs: 200 }])).toBe(400 + 600);
+    const p = new Progress(
+      [
+        { key: 'seed|kernel|4096', estimateMs: 100 },
+        { key: 'seed|kernel|4096', estimateMs: 100 },
+        { key: 'seed|skipsync|4096', estimateMs: 100 },
+        { key: 'seed|skipsync|4096', estimateMs: 100 }, // failed before: not counted
+        { key: 'seed|kernel|4096', estimateMs: 100 },
+        { key: 'mix|kernel|1', estimateMs: 200 },
+      ],
+      'off',
+    );
+    expect(p.predict('seed|kernel|4096', 100)).toBe(100); // nothing ran yet: the estimate
+    p.tick(300); // took 3× its estimate
+    p.tick(500); // a later round: history, not scale
+    expect(p.predict('seed|kernel|4096', 100)).toBe(400);
+    expect(p.predict('seed|skipsync|4096', 100)).toBe(300);
+    p.tick(600); // skipsync: its own first time, 6× its estimate
+    p.tick();
+    p.step('seed round 3/3 kernel 4 KiB');
+    expect(p.event().leftMs).toBe(400 + 200 * (900 / 200)); // the kernel as before; the mix scaled by (300 + 600) / (100 + 100)
   });
 });

@@ -1,6 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Samples } from './measure.js';
-import { concatSamples, crossesOne, median, referenceAround, roundMeans, roundNs, roundOrder, roundRatios, sandwiched, spreadOf } from './rounds.js';
+import { joinSamples, turnFigures, type Samples } from './loops.js';
+import { addRatios, crossesOne, median, referenceAround, roundOrder, roundRatios, sandwiched, spreadOf } from './rounds.js';
+import type { BenchReport, Result } from './types.js';
+
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'vm-merged.json'), 'utf8')) as BenchReport;
+
+function result(variant: string, scenario: Result['scenario'], size: number, nsPerCall: number): Result {
+  return { variant, label: variant, group: 'seed', scenario, size, requested: 10, iterations: 10, totalNs: nsPerCall * 10, nsPerCall, gbPerSec: 0 };
+}
 
 describe('medians and spreads', () => {
   it('take the middle value, or the mean of the two middle ones', () => {
@@ -52,21 +61,22 @@ describe('the rounds', () => {
       alloc: Float64Array.from({ length: n }, () => per / 2),
     });
     const rounds = [s(2, 100, 1000), s(3, 200, 5000)];
-    const m = concatSamples(rounds);
+    const m = joinSamples(rounds, 800);
     expect(m.n).toBe(5);
     expect(m.totalNs).toBe(800);
+    expect(m.bytes).toBe(5 * 4096);
     expect([m.startNs, m.endNs]).toEqual([1000, 5600]);
     expect([...m.call]).toEqual([100, 100, 200, 200, 200]);
-    expect(m.alloc?.length).toBe(5);
+    expect([...m.alloc!]).toEqual([50, 50, 100, 100, 100]);
     expect(m.free).toBeUndefined();
-    expect(roundNs(rounds)).toEqual([100, 200]);
+    expect(rounds.map((r) => turnFigures(r).ns)).toEqual([100, 200]);
   });
 
   it("take each round's median call for the ratios, so that a stalled call does not decide the round", () => {
     const stalled: Samples = { n: 3, totalNs: 5200, startNs: 0, endNs: 5200, bytes: 0, call: Float64Array.from([100, 5000, 100, 0]) };
     const untimed: Samples = { n: 4, totalNs: 400, startNs: 0, endNs: 400, bytes: 0, call: new Float64Array(0) };
-    expect(roundNs([stalled, untimed])).toEqual([100, 100]); // the fourth slot is unused; without calls: the mean
-    expect(roundMeans([stalled, untimed]).map(Math.round)).toEqual([1733, 100]);
+    expect([stalled, untimed].map((r) => turnFigures(r).ns)).toEqual([100, 100]); // the fourth slot is unused; without calls: the mean
+    expect([stalled, untimed].map((r) => Math.round(turnFigures(r).mean))).toEqual([1733, 100]);
   });
 });
 
@@ -102,5 +112,57 @@ describe('the reference around each turn', () => {
     expect(around.get('a')).toEqual({ ns: [30], means: [40] });
     expect(around.get('b')).toEqual({ ns: [30], means: [40] });
     expect(referenceAround([{ key: 'a', ns: 10, mean: 10 }], 'K').size).toBe(0);
+  });
+});
+
+describe('ratios to the kernel heap', () => {
+  it('are kernel ns/call over this ns/call, within one scenario and size', () => {
+    const rs = [
+      result('kernel', 'seed', 4096, 100),
+      result('skipsync', 'seed', 4096, 50),
+      result('skipsync', 'seed', 8192, 50),
+      result('kernel', 'touch', 4096, 400),
+      result('skipsync', 'touch', 4096, 800),
+    ];
+    addRatios(rs);
+    expect(rs.map((r) => r.ratioToKernel)).toEqual([1, 2, undefined, 1, 0.5]);
+  });
+
+  it("with the kernel's turns around each heap's: the ratio to those, not to the kernel's rounds at large", () => {
+    const rs = [
+      { ...result('kernel', 'seed', 4096, 100), rounds: [100, 100, 300, 300], roundMeans: [100, 100, 300, 300] },
+      // the guest slowed down by three times in the second round: the ratio stays 2
+      { ...result('skipsync', 'seed', 4096, 100), rounds: [50, 150], roundMeans: [50, 150], reference: { rounds: [100, 300], means: [100, 300] } },
+    ];
+    addRatios(rs);
+    expect(rs[1]!.ratioRounds).toEqual([2, 2]);
+    expect(rs[1]!.meanRatio).toEqual({ median: 2, min: 2, max: 2 });
+    expect(rs[0]!.ratioToKernel).toBe(1);
+    expect(rs[0]!.ratioSpread).toEqual({ min: 1, max: 1 });
+  });
+
+  it('with rounds: the median of per-round ratios, with the spread, flagged when it crosses 1', () => {
+    const rs = [
+      { ...result('kernel', 'seed', 4096, 100), rounds: [100, 120, 80, 100, 110] },
+      { ...result('skipsync', 'seed', 4096, 100), rounds: [90, 130, 100, 80, 100] },
+      { ...result('pool-system', 'seed', 4096, 40), rounds: [40, 40, 40, 50, 50] },
+    ];
+    addRatios(rs);
+    expect(rs[1]!.ratioRounds!.map((x) => Number(x.toFixed(3)))).toEqual([1.111, 0.923, 0.8, 1.25, 1.1]);
+    expect(rs[1]!.ratioToKernel).toBeCloseTo(1.1);
+    expect(rs[1]!.ratioSpread).toEqual({ min: 0.8, max: 1.25 });
+    expect(rs[1]!.ratioCrossesOne).toBe(true);
+    expect(rs[2]!.ratioToKernel).toBeCloseTo(2.2); // of 2.5, 3, 2, 2, 2.2
+    expect(rs[2]!.ratioCrossesOne).toBe(false);
+  });
+
+  it("match the ones in a real run's JSON, each boot's to its own kernel heap", () => {
+    const main = structuredClone(fixture.results.filter((r) => r.kernel === undefined));
+    const cma = structuredClone(fixture.results.filter((r) => r.kernel !== undefined));
+    expect(cma.length).toBeGreaterThan(0);
+    addRatios(main);
+    expect(main.map((r) => [r.ratioToKernel, r.ratioSpread, r.meanRatio])).toEqual(
+      fixture.results.filter((r) => r.kernel === undefined).map((r) => [r.ratioToKernel, r.ratioSpread, r.meanRatio]),
+    );
   });
 });

@@ -1,8 +1,8 @@
 // The plan on this machine (the host has neither dma-buf heaps nor udmabuf: every heap is skipped, with why),
 // and the pure parts of the scenarios.
 import { describe, expect, it } from 'vitest';
-import { MIX_MEAN_SIZE, MIX_PATTERN, type Samples } from './measure.js';
-import { plan, SCENARIO_NAMES } from './scenarios.js';
+import { MIX_MEAN_SIZE, MIX_PATTERN, type Samples } from './loops.js';
+import { plan, roundResults, SCENARIO_NAMES, SCENARIOS, type Task } from './scenarios.js';
 import { VARIANTS } from './variants.js';
 import { mergeSamples } from './workers.js';
 
@@ -28,6 +28,28 @@ describe('the plan', () => {
 
   it('knows every scenario, and rejects nothing it lists', () => {
     expect(SCENARIO_NAMES).toEqual(['seed', 'mix', 'touch', 'sync', 'pressure', 'workers', 'share']);
+  });
+});
+
+describe("a size's rounds", () => {
+  const turn = (id: string, round: number, calls: number[]) => ({
+    task: { def: SCENARIOS[0]!, scenario: 'seed', variant: VARIANTS.find((v) => v.id === id)!, size: 4096, round, rounds: 2 } satisfies Task,
+    samples: { n: calls.length, totalNs: calls.reduce((a, b) => a + b, 0), startNs: 0, endNs: 0, bytes: calls.length * 4096, call: Float64Array.from(calls) } satisfies Samples,
+  });
+
+  it("become one result per heap: its turns' calls together, each turn's median and mean, the kernel's turns around each", () => {
+    // K a K b K | K b K a K (round 2 in reverse)
+    const turns = [
+      turn('kernel', 1, [100, 100]), turn('skipsync', 1, [50, 70]), turn('kernel', 1, [100, 100]), turn('pool-system', 1, [10]), turn('kernel', 1, [300, 300]),
+      turn('kernel', 2, [200, 200]), turn('pool-system', 2, [20, 30, 40]), turn('kernel', 2, [200, 200]), turn('skipsync', 2, [100]), turn('kernel', 2, [200, 200]),
+    ];
+    const [kernel, skipsync, pool] = roundResults(turns, 50);
+    expect([kernel!.variant, skipsync!.variant, pool!.variant]).toEqual(['kernel', 'skipsync', 'pool-system']);
+    expect(kernel!.rounds).toEqual([100, 100, 300, 200, 200, 200]);
+    expect(skipsync).toMatchObject({ scenario: 'seed', size: 4096, requested: 100, iterations: 3, totalNs: 220, rounds: [60, 100], roundMeans: [60, 100] });
+    expect(skipsync!.reference).toEqual({ rounds: [100, 200], means: [100, 200] });
+    expect(pool!.reference).toEqual({ rounds: [200, 200], means: [200, 200] }); // (100 + 300) / 2, then 200
+    expect(pool!.call).toEqual({ p50: 30, p99: 40, max: 40 });
   });
 });
 

@@ -7,19 +7,18 @@ import { bufferPool } from '@dmaheap/pagepool';
 import { systemHeap, type SystemHeapOptions } from '@dmaheap/system-heap';
 
 export type VariantKind = 'heap' | 'c-loop' | 'fresh-udmabuf';
-
 export type VariantGroup = 'kernel' | 'seed' | 'pool' | 'raw' | 'cma';
 
 export interface Variant {
   id: string;
   label: string;
   kind: VariantKind;
-  /** Group for charts: `kernel`, `seed` (the per-patch progression), `pool`, `raw`, `cma`. */
+  /** `kernel`, `seed` (the per-patch progression), `pool`, `raw`, `cma`: the JSON's `group`. */
   group: VariantGroup;
   /** Why it cannot run on this machine, or undefined when it can. */
   skip(): string | undefined;
   open?(): Heap;
-  /** For the system heap with its pool cold: the pool is emptied before every (untimed) iteration. */
+  /** The pool is emptied before every (untimed) call. */
   cold?: boolean;
 }
 
@@ -50,9 +49,6 @@ export const VARIANTS: Variant[] = [
   { id: 'cma-heap', label: 'cmaHeap()', kind: 'heap', group: 'cma', skip: needsCma, open: () => cmaHeap() },
   { id: 'pool-cma', label: 'bufferPool(cmaHeap())', kind: 'heap', group: 'cma', skip: needsCma, open: () => bufferPool(cmaHeap()) },
 ];
-
-/** The seed's per-patch progression, in order: the kernel heap (= 1), then one optimisation added at a time. */
-export const PROGRESSION = ['kernel', 'sgtable', 'orders', 'pagepool', 'skipsync'] as const;
 
 export function variant(id: string): Variant {
   const v = VARIANTS.find((x) => x.id === id);
