@@ -1,278 +1,43 @@
 // cmaHeap(): the kernel's CMA heaps (/dev/dma_heap/<area>) as one @dmaheap/core heap. One data flow:
-//   find the areas (every name kernels give them, plus the caller's) → pad the request for the alignment asked
-//   → DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM (allocateAsync: each on libuv's thread pool)
-//   → the buffer with its page list (and, where debugfs shows the allocator's bitmap, its physical frames)
-//   → partial mappings → close unmaps and frees.
+//   find the areas (the caller's names, then the CMA heaps the kernel has) → pad the request for the alignment
+//   asked → DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM (allocateAsync: each on libuv's thread
+//   pool) → the buffer with its page list (and, where debugfs shows the allocator's bitmap, its physical
+//   frames) → partial mappings → close unmaps and frees.
 // When every area is out, one OutOfMemoryError says what was asked, what CmaFree had and what was tried.
 import { accessSync, constants as fsConstants } from 'node:fs';
 import {
   AbstractHeap,
-  allocateOptionChecks,
-  checks,
   ClosedError,
-  DmaBuf,
+  cmaAreaNames,
+  cmaHeapNames,
+  DEFAULT_CMA_HEAP_NAMES,
   DmaHeapError,
   fromSystemError,
   HeapNotFoundError,
-  InvalidArgumentError,
-  OutOfMemoryError,
-  validateAllocateOptions,
-  validateOptions,
-  validateSize,
+  kernelCmaHeaps,
   type AllocateOptions,
-  type DmaBufInit,
-  type DmaHeapErrorOptions,
   type Heap,
-  type HeapCapabilities,
   type HeapProvider,
-  type OptionCheck,
   type PageList,
 } from '@dmaheap/core';
+import { adoptNewFd, closeFd, constants, DMA_HEAP_DIR, dmaBufOps, heapAllocAsync, listDmaHeaps, meminfo as readMeminfo, openDevice, PAGE_SIZE, unchecked } from '@dmaheap/native';
+import { CmaBuffer, unmapAll, type CmaPlacement, type Ranges } from './cma-buffer.js';
 import {
-  bufSetName,
-  CMA_HEAP_NAMES,
-  closeFd,
-  constants,
-  DMA_HEAP_DIR,
-  dmaBufOps,
-  heapAllocAsync,
-  listDmaHeaps,
-  meminfo as readMeminfo,
-  mmapFd,
-  munmap,
-  openDevice,
-  PAGE_SIZE,
-  unchecked,
-} from '@dmaheap/native';
+  checkOptions,
+  CMA_ALLOCATE_SPEC,
+  CmaOutOfMemoryError,
+  LARGE_REQUEST,
+  mib,
+  paddedLength,
+  type CheckedOptions,
+  type CmaAllocateOptions,
+  type CmaCapabilities,
+  type CmaHeapOptions,
+} from './options.js';
 import { isCmaArea, newRun, pfnAlignmentOrder, readCmaArea, readCmaBitmap, readCmaMeminfo } from './regions.js';
-
-/**
- * The kernel's CMA heap aligns each buffer to 2^min(get_order(size), CONFIG_CMA_ALIGNMENT) pages, and
- * CONFIG_CMA_ALIGNMENT is 8 (1 MiB) unless a vendor changed it: no alignment above that can be asked for.
- */
-export const MAX_ALIGN_ORDER = 8;
-
-/** Requests from this size on, to an area that is not CMA (a stand-in), are checked against MemAvailable first. */
-const LARGE_REQUEST = 64 * 1024 * 1024;
 
 /** The new dma-buf's fd flags. */
 const BUF_FLAGS = constants.O_RDWR | constants.O_CLOEXEC;
-
-export interface CmaHeapOptions {
-  /**
-   * Heap names tried first, in this order, before the names kernels give their CMA heap
-   * (`default_cma_region`, `linux,cma`, `reserved`). Names not present under `dir` are skipped.
-   */
-  names?: readonly string[];
-  /** Where the heap nodes are. Default `/dev/dma_heap`. */
-  dir?: string;
-  /** Every buffer starts at a multiple of 2^alignOrder pages (0–8). Default 0 (a page). */
-  alignOrder?: number;
-  /**
-   * Find each buffer's physical frames in the CMA allocator's bitmap (debugfs: root, debugfs mounted,
-   * CONFIG_CMA_DEBUGFS) and check they are one run, aligned as asked. Two reads of the bitmap per allocation.
-   * Default false.
-   */
-  locate?: boolean;
-}
-
-export interface CmaAllocateOptions extends AllocateOptions {
-  /** This buffer's alignment, as an order of pages (0–8); default the heap's `alignOrder`. */
-  alignOrder?: number;
-}
-
-/** What userspace could see of where a buffer landed in physical memory. */
-export type CmaPlacement =
-  | {
-      /** The buffer's pages are one run of consecutive frames, seen in the CMA allocator's bitmap. */
-      contiguous: true;
-      firstPfn: bigint;
-      /** The alignment of the first frame, as an order of pages (the largest power of two dividing it). */
-      alignOrder: number;
-    }
-  | {
-      /** Not seen: why (not asked for, no debugfs, an allocation raced with it, not a CMA area). */
-      contiguous: undefined;
-      reason: string;
-    };
-
-/** Capabilities of a CMA heap: the core's, plus what the kernel reports about contiguous memory now. */
-export interface CmaCapabilities extends HeapCapabilities {
-  /** The largest allocation possible now: the largest free run (debugfs `maxchunk`) where visible, else CmaFree. */
-  maxAllocation?: number;
-  /** The areas tried, in order. */
-  regions: readonly string[];
-  cmaTotal: number | undefined;
-  cmaFree: number | undefined;
-}
-
-/** The error when contiguous memory is exhausted: an OutOfMemoryError that also says what was tried. */
-export class CmaOutOfMemoryError extends OutOfMemoryError {
-  /** Bytes asked for. */
-  readonly requested: number;
-  /** Bytes the kernel was asked for (page-rounded and padded for the alignment). */
-  readonly allocated: number;
-  readonly cmaFree: number | undefined;
-  readonly cmaTotal: number | undefined;
-  /** Each area tried and why it could not give the buffer. */
-  readonly tried: ReadonlyArray<{ region: string; reason: string }>;
-
-  constructor(
-    message: string,
-    fields: { requested: number; allocated: number; cmaFree: number | undefined; cmaTotal: number | undefined; tried: Array<{ region: string; reason: string }> },
-    options?: DmaHeapErrorOptions,
-  ) {
-    super(message, options);
-    this.requested = fields.requested;
-    this.allocated = fields.allocated;
-    this.cmaFree = fields.cmaFree;
-    this.cmaTotal = fields.cmaTotal;
-    this.tried = fields.tried;
-  }
-}
-
-/** A heap name: a file name under the heap directory. */
-const heapName: OptionCheck = (v) =>
-  (typeof v === 'string' && v.length > 0 && !v.includes('/') && v !== '.' && v !== '..' && !v.includes('\0')) ||
-  `a heap name (a file name under ${DMA_HEAP_DIR})`;
-
-// The kernel's CMA heap aligns to at most 2^CONFIG_CMA_ALIGNMENT pages.
-const alignOrderCheck = checks.integerIn(0, MAX_ALIGN_ORDER);
-
-const CMA_ALLOCATE_SPEC: Readonly<Record<string, OptionCheck>> = { ...allocateOptionChecks, alignOrder: alignOrderCheck };
-
-const CMA_HEAP_SPEC = {
-  names: checks.arrayOf(heapName),
-  dir: ((v) => (typeof v === 'string' && v.length > 0) || 'a directory path') as OptionCheck,
-  alignOrder: alignOrderCheck,
-  locate: checks.boolean,
-};
-
-interface CheckedOptions {
-  names: string[];
-  dir: string;
-  alignOrder: number;
-  locate: boolean;
-}
-
-function checkOptions(options: unknown): CheckedOptions {
-  const o = validateOptions<CmaHeapOptions>(options, CMA_HEAP_SPEC, 'cmaHeap options');
-  return { names: [...(o.names ?? [])], dir: o.dir ?? DMA_HEAP_DIR, alignOrder: o.alignOrder ?? 0, locate: o.locate ?? false };
-}
-
-/** Bytes the kernel must be asked for so the buffer is `size` long (page-rounded) and aligned to 2^order pages. */
-export function paddedLength(size: number, alignOrder: number, pageSize = PAGE_SIZE): number {
-  const pages = Math.ceil(size / pageSize);
-  // The kernel aligns to 2^get_order(len) pages (capped at CONFIG_CMA_ALIGNMENT); get_order(len) >= n as soon
-  // as len is more than 2^(n-1) pages.
-  const least = alignOrder === 0 ? 1 : 2 ** (alignOrder - 1) + 1;
-  return Math.max(pages, least) * pageSize;
-}
-
-function mib(bytes: number | undefined): string {
-  if (bytes === undefined) return 'unknown';
-  return bytes >= 1 << 20 ? `${+(bytes / (1 << 20)).toFixed(1)} MiB` : `${+(bytes / 1024).toFixed(1)} KiB`;
-}
-
-/** Partial mappings of one buffer, shared between the buffer and its release (which must not refer to it). */
-type Ranges = Map<string, ArrayBuffer>;
-
-function unmapAll(ranges: Ranges): void {
-  for (const mapping of ranges.values()) munmap(mapping);
-  ranges.clear();
-}
-
-/** What a CmaBuffer knows beyond a DmaBuf. */
-interface CmaBufferParts {
-  region: string;
-  pageList: PageList;
-  placement: CmaPlacement;
-  ranges: Ranges;
-}
-
-/** A buffer from {@link cmaHeap}: a DmaBuf that also knows its pages and maps page ranges of itself. */
-export class CmaBuffer extends DmaBuf {
-  /** The heap (CMA area) it came from. */
-  readonly region: string;
-  /** Its pages, in order: one contiguous block (with the frame numbers when they could be seen). */
-  readonly pageList: PageList;
-  /** Where it landed, when userspace could see it (option `locate`). */
-  readonly placement: CmaPlacement;
-  readonly #rawFd: number;
-  readonly #ranges: Ranges;
-
-  constructor(init: DmaBufInit, parts: CmaBufferParts) {
-    super(init);
-    this.#rawFd = init.fd;
-    this.region = parts.region;
-    this.pageList = parts.pageList;
-    this.placement = parts.placement;
-    this.#ranges = parts.ranges;
-  }
-
-  /**
-   * `map()`: the whole buffer, one mapping reused until `unmap()`. `map(offset, length)`: only the pages
-   * holding bytes `offset` to `offset + length` are mapped (a 64 MiB buffer need not be mapped whole to touch one
-   * line); the view is exactly those `length` bytes. A range mapped again is the same mapping. Every mapping
-   * is unmapped by `unmap()` and when the buffer closes. Bracket CPU access with `beginCpuAccess` as for the whole.
-   */
-  override map(offset?: number, length?: number): Uint8Array {
-    if (offset === undefined && length === undefined) return super.map();
-    if (this.closed) {
-      throw new ClosedError(`map() on a closed dma-buf from heap "${this.heap.name}"`, { heap: this.heap.name });
-    }
-    const off = offset ?? 0;
-    const len = length ?? this.size - off;
-    if (!Number.isSafeInteger(off) || off < 0 || !Number.isSafeInteger(len) || len <= 0 || off + len > this.size) {
-      throw new InvalidArgumentError(
-        `map(offset, length) needs integers with 0 <= offset, 0 < length and offset + length <= ${this.size} (the buffer's size), got ${String(offset)}, ${String(length)}`,
-        { heap: this.heap.name },
-      );
-    }
-    const first = Math.floor(off / PAGE_SIZE) * PAGE_SIZE;
-    const end = Math.ceil((off + len) / PAGE_SIZE) * PAGE_SIZE;
-    const key = `${first}:${end}`;
-    let mapping = this.#ranges.get(key);
-    if (!mapping) {
-      try {
-        mapping = mmapFd(this.#rawFd, { offset: first, length: end - first });
-      } catch (err) {
-        throw fromSystemError(err, this.heap.name, 'map');
-      }
-      this.#ranges.set(key, mapping);
-    }
-    return new Uint8Array(mapping, off - first, len);
-  }
-
-  /**
-   * `unmap()`: unmaps the whole-buffer mapping and every range (their views become detached, length 0).
-   * `unmap(view)`: only the range mapping behind `view`. Harmless when not mapped.
-   */
-  override unmap(view?: Uint8Array): void {
-    if (view === undefined) {
-      try {
-        super.unmap();
-      } finally {
-        unmapAll(this.#ranges);
-      }
-      return;
-    }
-    for (const [key, mapping] of this.#ranges) {
-      if (mapping === view.buffer) {
-        this.#ranges.delete(key);
-        munmap(mapping);
-        return;
-      }
-    }
-    // The whole-buffer view, or one already unmapped (detached: its buffer has length 0).
-    if (this.mapped && view.buffer === super.map().buffer) super.unmap();
-  }
-
-  /** Page ranges mapped now (not counting the whole-buffer mapping). */
-  get mappedRanges(): number {
-    return this.#ranges.size;
-  }
-}
 
 interface Region {
   name: string;
@@ -295,9 +60,6 @@ interface Taken {
   before: Uint32Array | undefined;
 }
 
-/** What an allocation on the thread pool gave, for the allocate() that wraps it (see allocateAsync). */
-type Prepared = Taken | { error: unknown };
-
 type Tried = Array<{ region: string; reason: string }>;
 
 class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
@@ -308,16 +70,17 @@ class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   readonly #alignOrder: number;
   readonly #locate: boolean;
   #fallbacks = 0;
-  /** Set by allocateAsync for the allocate() call it makes at once: `_allocate` takes it instead of allocating. */
-  #prepared: Prepared | undefined;
   protected override readonly allocateOptions = CMA_ALLOCATE_SPEC;
 
   constructor(options: CheckedOptions) {
     super();
     this.#alignOrder = options.alignOrder;
     this.#locate = options.locate;
-    const wanted = [...new Set([...options.names, ...CMA_HEAP_NAMES])];
-    const present = new Set(listDmaHeaps(options.dir));
+    // The caller's names, then the CMA heaps the kernel has (core's kernel facts: by its CMA areas and the
+    // default names), then the default names, so a refusal says what was looked for.
+    const heaps = listDmaHeaps(options.dir);
+    const wanted = [...new Set([...options.names, ...cmaHeapNames(heaps, cmaAreaNames().names), ...DEFAULT_CMA_HEAP_NAMES])];
+    const present = new Set(heaps);
     const names = wanted.filter((n) => present.has(n));
     if (names.length === 0) {
       const available = [...present];
@@ -373,37 +136,12 @@ class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   }
 
   protected _allocate(size: number, options: CmaAllocateOptions): CmaBuffer {
-    const prepared = this.#prepared;
-    this.#prepared = undefined;
-    if (prepared !== undefined && 'error' in prepared) throw prepared.error;
-    return this.#finish(prepared ?? this.#take(size, options.alignOrder ?? this.#alignOrder), options);
+    return this.#finish(this.#take(size, options.alignOrder ?? this.#alignOrder), options);
   }
 
-  /**
-   * allocate() with each DMA_HEAP_IOCTL_ALLOC on libuv's thread pool: the event loop runs on while the kernel
-   * migrates pages out of the area and clears them. allocate()'s checks come first, so bad input rejects with the
-   * same typed errors before any ioctl; then the areas in order, as allocate() tries them; then allocate() itself
-   * makes the buffer of the fd (or throws the error), so the counts and typed errors are allocate()'s own. A heap
-   * closed meanwhile rejects with ClosedError and closes the new fd.
-   */
-  override async allocateAsync(size: number, options?: CmaAllocateOptions): Promise<CmaBuffer> {
-    if (this.closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
-    validateSize(size, this.name, this.sizeLimit());
-    const checked = validateAllocateOptions(options, this.name, this.allocateOptions) as CmaAllocateOptions;
-    let prepared: Prepared;
-    try {
-      prepared = await this.#takeAsync(size, checked.alignOrder ?? this.#alignOrder);
-    } catch (error) {
-      prepared = { error };
-    }
-    this.#prepared = prepared;
-    try {
-      return this.allocate(size, options);
-    } finally {
-      const left = this.#prepared; // allocate() refused before _allocate: the heap was closed meanwhile
-      this.#prepared = undefined;
-      if (left !== undefined && 'fd' in left) unchecked.close(left.fd);
-    }
+  /** `_allocate` with each DMA_HEAP_IOCTL_ALLOC on libuv's thread pool: the event loop runs on while the kernel migrates pages out of the area and clears them. */
+  protected override async _allocateAsync(size: number, options: CmaAllocateOptions): Promise<CmaBuffer> {
+    return this.#finish(await this.#takeAsync(size, options.alignOrder ?? this.#alignOrder), options);
   }
 
   /** DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM; CmaOutOfMemoryError when every area is out. */
@@ -479,19 +217,15 @@ class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
     );
   }
 
-  /** The buffer of a new dma-buf: where it landed, its name, the counts. */
+  /** The buffer of a new dma-buf: where it landed, its name, the counts (the fd closed if any of it fails). */
   #finish(taken: Taken, options: AllocateOptions): CmaBuffer {
     const { fd, index, region, length, alignOrder, before } = taken;
-    try {
+    return adoptNewFd(fd, options.name, () => {
       const placement = this.#placement(region, before, length, alignOrder);
-      if (options.name) bufSetName(fd, options.name);
       region.allocations++;
       if (index > 0) this.#fallbacks++;
       return this.#buffer(fd, length, region, placement, options.name);
-    } catch (err) {
-      unchecked.close(fd);
-      throw err;
-    }
+    });
   }
 
   /** Where the buffer landed, from the bitmap read before the allocation and the one read now. */
@@ -571,8 +305,8 @@ export interface CmaHeapInstance extends Heap {
 }
 
 /**
- * Opens the kernel's CMA heaps as one heap: the names in `options.names` first, then `default_cma_region`,
- * `linux,cma` and `reserved`, whichever exist; an allocation falls back from one to the next when one is out of
+ * Opens the kernel's CMA heaps as one heap: the names in `options.names` first, then the CMA heaps the kernel has
+ * (found by its CMA areas and the default names `default_cma_region`, `linux,cma`, `reserved`); an allocation falls back from one to the next when one is out of
  * memory. Throws HeapNotFoundError (listing the heaps present) when there is none.
  */
 export function cmaHeap(options?: CmaHeapOptions): CmaHeapInstance {
@@ -586,7 +320,7 @@ export function cmaHeap(options?: CmaHeapOptions): CmaHeapInstance {
 export const cmaHeapProvider: HeapProvider = {
   id: '@dmaheap/cma-heap',
   priority: 10,
-  names: () => listDmaHeaps(DMA_HEAP_DIR).filter((n) => (CMA_HEAP_NAMES as readonly string[]).includes(n) || isCmaArea(n) === true),
+  names: () => kernelCmaHeaps(),
   probe: (name) => {
     const path = `${DMA_HEAP_DIR}/${name}`;
     try {

@@ -3,19 +3,9 @@
 import { registerHeap } from '@dmaheap/core';
 import { cmaHeapProvider } from './cma-heap.js';
 
-export {
-  CmaBuffer,
-  cmaHeap,
-  cmaHeapProvider,
-  CmaOutOfMemoryError,
-  MAX_ALIGN_ORDER,
-  paddedLength,
-  type CmaAllocateOptions,
-  type CmaCapabilities,
-  type CmaHeapInstance,
-  type CmaHeapOptions,
-  type CmaPlacement,
-} from './cma-heap.js';
+export { cmaHeap, cmaHeapProvider, type CmaHeapInstance } from './cma-heap.js';
+export { CmaBuffer, type CmaPlacement } from './cma-buffer.js';
+export { CmaOutOfMemoryError, MAX_ALIGN_ORDER, paddedLength, type CmaAllocateOptions, type CmaCapabilities, type CmaHeapOptions } from './options.js';
 export {
   CMA_DEBUGFS_DIR,
   CMA_SYSFS_DIR,

@@ -2,7 +2,7 @@
 // allocator's bitmap, and the padding that buys an alignment. (What the kernel really does is tested in the
 // CMA VM: *.cma.vm.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { paddedLength } from './cma-heap.js';
+import { paddedLength } from './options.js';
 import { consecutive, newRun, parseBitmap, parseMeminfo, pfnAlignmentOrder } from './regions.js';
 
 describe('parseMeminfo', () => {

@@ -63,8 +63,33 @@ export abstract class AbstractHeap<Options extends AllocateOptions = AllocateOpt
     }
   }
 
+  /**
+   * The same checks and counts as `allocate`, around `_allocateAsync` (heaps whose allocation can block leave the
+   * event loop free there). A heap closed while the allocation ran rejects with ClosedError, the buffer closed.
+   */
   async allocateAsync(size: number, options?: Options): Promise<Buf> {
-    return this.allocate(size, options);
+    this.#check('allocate');
+    validateSize(size, this.name, this.sizeLimit());
+    const opts = validateAllocateOptions(options, this.name, this.allocateOptions) as Options;
+    let buf: Buf;
+    try {
+      buf = await this._allocateAsync(size, opts);
+    } catch (err) {
+      this.#failures++;
+      throw fromSystemError(err, this.name, 'allocate');
+    }
+    if (this.#closed) {
+      buf.close();
+      this.#failures++;
+      throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
+    }
+    this.#allocations++;
+    return buf;
+  }
+
+  /** `_allocate` off the event loop, for heaps that can (`supports.asyncAllocation`); by default `_allocate` itself. */
+  protected async _allocateAsync(size: number, options: Options): Promise<Buf> {
+    return this._allocate(size, options);
   }
 
   stats(): HeapStats {

@@ -40,6 +40,7 @@ export { DEFAULT_RESERVE, meminfo, MemoryGuard } from './memory-guard.js';
 export { bootLog, dirtyFreeMemory, ownCgroup, pageInit, probeFallocatedUdmabuf, probeHeapMemcg, type PageInit, type Probe } from './probes.js';
 export { invalidArgument, isSystemError, systemError, type ArgumentError, type SystemError } from './errors.js';
 export {
+  adoptNewFd,
   CMA_HEAP_NAMES,
   DMA_HEAP_DIR,
   dmaBufOps,

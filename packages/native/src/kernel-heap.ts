@@ -9,7 +9,6 @@ import {
   DMA_HEAP_DIR,
   isUncachedHeapName,
   checks,
-  ClosedError,
   fromSystemError,
   HeapNotFoundError,
   InvalidArgumentError,
@@ -19,9 +18,7 @@ import {
   type DmaBufOps,
   type HeapCapabilities,
   type HeapProvider,
-  validateAllocateOptions,
   validateOptions,
-  validateSize,
 } from '@dmaheap/core';
 import { constants } from './binding.js';
 import { bufSetName, bufSyncEnd, bufSyncStart, heapAllocAsync } from './dmabuf.js';
@@ -39,6 +36,20 @@ const BUF_FLAGS = constants.O_RDWR | constants.O_CLOEXEC;
 
 /** The names kernels give the CMA heap of their default area (@dmaheap/core's DEFAULT_CMA_HEAP_NAMES). */
 export const CMA_HEAP_NAMES = DEFAULT_CMA_HEAP_NAMES;
+
+/**
+ * A heap's new dma-buf fd made into its buffer by `make`, named first when a name is asked for: the path every
+ * kernel-backed heap takes after DMA_HEAP_IOCTL_ALLOC. The fd is closed if naming or `make` throws.
+ */
+export function adoptNewFd<T>(fd: number, name: string | undefined, make: () => T): T {
+  try {
+    if (name) bufSetName(fd, name);
+    return make();
+  } catch (err) {
+    unchecked.close(fd);
+    throw err;
+  }
+}
 
 /** The system calls every dma-buf needs, for DmaBuf handles of any heap. */
 export const dmaBufOps: DmaBufOps = {
@@ -63,8 +74,6 @@ export interface KernelHeapOptions {
   reserveBytes?: number;
 }
 
-/** What an allocation on the thread pool gave, for the allocate() that wraps it (see allocateAsync). */
-type Prepared = { fd: number } | { error: unknown };
 
 class KernelHeap extends AbstractHeap {
   readonly name: string;
@@ -76,8 +85,6 @@ class KernelHeap extends AbstractHeap {
   /** The kernel's system heap takes pages until the OOM killer kills a process rather than failing; the guard
    * refuses first. CMA allocations fail cleanly with ENOMEM and need none. */
   readonly #guard: MemoryGuard | undefined;
-  /** Set by allocateAsync for the allocate() call it makes at once: `_allocate` takes it instead of allocating. */
-  #prepared: Prepared | undefined;
 
   constructor(name: string, dir: string, reserveBytes?: number) {
     super();
@@ -109,58 +116,20 @@ class KernelHeap extends AbstractHeap {
   }
 
   protected _allocate(size: number, options: AllocateOptions): DmaBuf {
-    const prepared = this.#prepared;
-    this.#prepared = undefined;
-    let fd: number;
-    if (prepared === undefined) {
-      this.#guard?.check(size, this.name);
-      fd = unchecked.heapAlloc(this.#fd, size, BUF_FLAGS);
-    } else if ('fd' in prepared) {
-      fd = prepared.fd;
-    } else {
-      throw prepared.error;
-    }
-    try {
-      if (options.name) bufSetName(fd, options.name);
-    } catch (err) {
-      unchecked.close(fd);
-      throw err;
-    }
-    return this.buffer({
-      fd,
-      size: Math.ceil(size / PAGE_SIZE) * PAGE_SIZE,
-      ops: dmaBufOps,
-      name: options.name,
-      release: () => unchecked.close(fd),
-    });
+    this.#guard?.check(size, this.name);
+    return this.#buffer(unchecked.heapAlloc(this.#fd, size, BUF_FLAGS), size, options);
   }
 
-  /**
-   * allocate() with DMA_HEAP_IOCTL_ALLOC on libuv's thread pool: the event loop runs on while the kernel
-   * allocates. allocate()'s checks come first, so bad input rejects with the same typed errors before any
-   * ioctl, then the memory guard; once the ioctl is done, allocate() itself wraps the fd it made (or throws its
-   * error), so the counts, the name and the typed errors are allocate()'s own. A heap closed meanwhile rejects
-   * with ClosedError and closes the new fd.
-   */
-  override async allocateAsync(size: number, options?: AllocateOptions): Promise<DmaBuf> {
-    if (this.closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
-    validateSize(size, this.name, this.sizeLimit());
-    validateAllocateOptions(options, this.name, this.allocateOptions);
-    let prepared: Prepared;
-    try {
-      this.#guard?.check(size, this.name);
-      prepared = { fd: await heapAllocAsync(this.#fd, size, { fdFlags: BUF_FLAGS }) };
-    } catch (error) {
-      prepared = { error };
-    }
-    this.#prepared = prepared;
-    try {
-      return this.allocate(size, options);
-    } finally {
-      const left = this.#prepared; // allocate() refused before _allocate: the heap was closed meanwhile
-      this.#prepared = undefined;
-      if (left !== undefined && 'fd' in left) unchecked.close(left.fd);
-    }
+  /** DMA_HEAP_IOCTL_ALLOC on libuv's thread pool: the event loop runs on while the kernel allocates. */
+  protected override async _allocateAsync(size: number, options: AllocateOptions): Promise<DmaBuf> {
+    this.#guard?.check(size, this.name);
+    return this.#buffer(await heapAllocAsync(this.#fd, size, { fdFlags: BUF_FLAGS }), size, options);
+  }
+
+  #buffer(fd: number, size: number, options: AllocateOptions): DmaBuf {
+    return adoptNewFd(fd, options.name, () =>
+      this.buffer({ fd, size: Math.ceil(size / PAGE_SIZE) * PAGE_SIZE, ops: dmaBufOps, name: options.name, release: () => unchecked.close(fd) }),
+    );
   }
 
   protected override _stats(): Record<string, unknown> {
