@@ -37,7 +37,7 @@ export { exportSyncFile, importSyncFile, waitIdle, waitSyncFile, type FenceAcces
 export { dmaBufInfo, importDmaBuf, type ImportedInfo } from './import.js';
 export { unchecked } from './unchecked.js';
 export { DEFAULT_RESERVE, meminfo, MemoryGuard } from './memory-guard.js';
-export { bootLog, dirtyFreeMemory, ownCgroup, pageInit, probeFallocatedUdmabuf, probeHeapMemcg, type PageInit, type Probe } from './probes.js';
+export { bootLog, dirtyFreeMemory, kernelLogReader, ownCgroup, pageInit, probeFallocatedUdmabuf, probeHeapMemcg, type PageInit, type Probe } from './probes.js';
 export { invalidArgument, isSystemError, systemError, type ArgumentError, type SystemError } from './errors.js';
 export {
   adoptNewFd,

@@ -77,19 +77,20 @@ function kernelConfig(): string | null {
 }
 
 /**
- * The kernel log's records still in its ring buffer (`/dev/kmsg`, read without blocking: root, or anyone where
- * dmesg_restrict is 0); null when it cannot be read.
+ * A reader of the kernel log (`/dev/kmsg`, without blocking: root, or anyone where dmesg_restrict is 0): each
+ * `read()` gives the records not read yet, the first one every record still in the ring buffer. Null when the log
+ * cannot be opened.
  */
-export function bootLog(): string[] | null {
+export function kernelLogReader(): { read(): string[]; close(): void } | null {
   let fd: number;
   try {
     fd = openSync('/dev/kmsg', fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch {
     return null;
   }
-  const out: string[] = [];
   const chunk = Buffer.alloc(8192);
-  try {
+  const read = (): string[] => {
+    const out: string[] = [];
     for (;;) {
       try {
         const n = readSync(fd, chunk, 0, chunk.length, null);
@@ -97,11 +98,23 @@ export function bootLog(): string[] | null {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') return out;
-        if (code !== 'EPIPE') return out.length ? out : null; // EPIPE: a record was overwritten; read on
+        if (code !== 'EPIPE') throw err; // EPIPE: records were overwritten; read on
       }
     }
+  };
+  return { read, close: () => closeSync(fd) };
+}
+
+/** The kernel log's records still in its ring buffer; null when it cannot be read. */
+export function bootLog(): string[] | null {
+  const log = kernelLogReader();
+  if (!log) return null;
+  try {
+    return log.read();
+  } catch {
+    return null;
   } finally {
-    closeSync(fd);
+    log.close();
   }
 }
 

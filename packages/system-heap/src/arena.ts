@@ -44,7 +44,8 @@ export class Arena {
    * are left to udmabuf: pinning a page the file does not have yet makes shmem allocate it and clear it.
    * (Never fallocate: it gives the file pages without clearing them, shmem clears a page only on its first read
    * or fault, and udmabuf pins what it finds as it is; on a kernel without init_on_alloc the dma-buf then shows
-   * whatever that memory held before. recycle.vm.test.ts has the control.)
+   * whatever that memory held before, up to Debian's 6.12.117. tests/fresh-pages.noinit.vm.test.ts has the
+   * control, which reports what the running kernel does: @dmaheap/native's probeFallocatedUdmabuf.)
    */
   carve(bytes: number): number | undefined {
     return this.#take(bytes);

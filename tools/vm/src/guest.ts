@@ -1,9 +1,9 @@
 // What tests running inside the guest share (`@dmaheap/vm/guest`): the vivid capture rig that VM_TEST_SETUP and
 // VM_CMA_TEST_SETUP configure (vivid-000 fills buffers through vmalloc, vivid-001 through dma-contig), the
 // kernel log, and a heap's fd bookkeeping. Host-side code does not import this.
-import { closeSync, openSync, readdirSync, readFileSync, readSync, constants as fs } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { DmaBuf, Heap } from '@dmaheap/core';
-import { isSystemError, openFdCount } from '@dmaheap/native';
+import { isSystemError, kernelLogReader, openFdCount } from '@dmaheap/native';
 import {
   V4L2_PIX_FMT_YUYV,
   v4l2CaptureDmabuf,
@@ -95,25 +95,12 @@ export function tryContig(buf: DmaBuf): { frame?: Uint8Array; capture?: V4l2Capt
   }
 }
 
-/** Kernel log records (`/dev/kmsg`) written after this reader was made. */
+/** Kernel log records (`/dev/kmsg`) written after this reader was made (native's reader, drained first). */
 export function kmsgReader(): { read(): string[]; close(): void } {
-  const fd = openSync('/dev/kmsg', fs.O_RDONLY | fs.O_NONBLOCK);
-  const chunk = Buffer.alloc(8192);
-  const drain = (): string[] => {
-    const out: string[] = [];
-    for (;;) {
-      try {
-        const n = readSync(fd, chunk, 0, chunk.length, null);
-        out.push(chunk.toString('utf8', 0, n));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') return out;
-        if (code !== 'EPIPE') throw err; // EPIPE: records were overwritten; read on
-      }
-    }
-  };
-  drain();
-  return { read: drain, close: () => closeSync(fd) };
+  const log = kernelLogReader();
+  if (!log) throw new Error('/dev/kmsg does not open');
+  log.read();
+  return log;
 }
 
 const MiB = 1024 * 1024;
