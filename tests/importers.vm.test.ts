@@ -533,7 +533,7 @@ describe('vgem (DRM PRIME import)', () => {
   });
 
   describe('deferred free: a buffer closed while vgem holds it', () => {
-    const cases: { label: string; open: () => Heap & { collectDeferred(): number } }[] = [
+    const cases: { label: string; open: () => Heap }[] = [
       { label: 'systemHeap()', open: () => systemHeap() },
       { label: 'bufferPool(systemHeap())', open: () => bufferPool(systemHeap()) },
       { label: "bufferPool(kernelHeap('system'))", open: () => bufferPool(kernelHeap('system')) },

@@ -30,7 +30,7 @@ const body = (open: string) => `
   mark();
   const seconds = (Date.now() - started) / 1000;
   const fds2 = native.openFdCount();
-  heap.trim?.(0);
+  heap.trim(0);
   const shmemTrimmed = kB('/proc/meminfo', 'Shmem');
   const stats = heap.stats();
   heap.close();

@@ -19,7 +19,6 @@ import { systemHeap } from '@dmaheap/system-heap';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-type RecyclingHeap = Heap & { trim(targetBytes?: number): number; collectDeferred(): number };
 interface OpenOptions {
   pressure?: PressureOptions;
   /** bufferPool only: most free buffers kept per size (default 8). */
@@ -27,7 +26,7 @@ interface OpenOptions {
 }
 interface HeapCase {
   label: string;
-  open(options?: OpenOptions): RecyclingHeap;
+  open(options?: OpenOptions): Heap;
   /** Pooled pages are shmem (memfd arenas): they show in /proc/meminfo `Shmem`. */
   shmem: boolean;
 }
@@ -66,7 +65,7 @@ interface PoolView {
 }
 
 /** The pool figures of either kind of heap: systemHeap's page pool, or bufferPool's own counters. */
-function poolView(heap: RecyclingHeap): PoolView {
+function poolView(heap: Heap): PoolView {
   const s = heap.stats() as Record<string, unknown>;
   const pagePool = s['pool'] as { bytes: number; pressureEvents: number } | null | undefined;
   if (pagePool !== undefined) {
@@ -80,7 +79,7 @@ function poolView(heap: RecyclingHeap): PoolView {
 }
 
 /** bufferPool(systemHeap()): the inner system heap's page pool, where buffers the outer pool closes go. */
-function innerPooledBytes(heap: RecyclingHeap): number | undefined {
+function innerPooledBytes(heap: Heap): number | undefined {
   const inner = (heap.stats() as Record<string, unknown>)['inner'] as { pool?: { bytes: number } | null } | undefined;
   return inner?.pool?.bytes ?? undefined;
 }
@@ -125,7 +124,7 @@ function withForeignAccess<T>(fd: number, view: Uint8Array, mode: 'read' | 'writ
 }
 
 /** Allocates `size` bytes `n` times; each new buffer must read zero, and is then dirtied by `dirty` and closed. */
-function churn(heap: RecyclingHeap, size: number, n: number, label: string, dirty: (buf: DmaBuf, i: number) => void): void {
+function churn(heap: Heap, size: number, n: number, label: string, dirty: (buf: DmaBuf, i: number) => void): void {
   for (let i = 0; i < n; i++) {
     const buf = heap.allocate(size);
     try {
@@ -433,7 +432,7 @@ describe.each(HEAPS)('$label', (c) => {
 });
 
 /** The heap's count of zeroing: systemHeap's `zeroedBytes`, bufferPool's `zeroed` (buffers). */
-function zeroCounter(heap: RecyclingHeap): number {
+function zeroCounter(heap: Heap): number {
   const s = heap.stats() as Record<string, unknown>;
   return (s['zeroedBytes'] ?? s['zeroed']) as number;
 }
