@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dominance, inflation } from './calibrate.js';
+import { dominance } from './calibrate.js';
 import { calibrationRows, formatShares } from './report.js';
 import type { BenchReport, CalibrationFigures, Result } from './types.js';
 
@@ -25,18 +25,6 @@ const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'v
 function result(variant: string, scenario: Result['scenario'], size: number, nsPerCall: number): Result {
   return { variant, label: variant, group: 'seed', scenario, size, requested: 10, iterations: 10, totalNs: nsPerCall * 10, nsPerCall, gbPerSec: 0 };
 }
-
-describe('inflation', () => {
-  it('is guest time over host time for each kind of work, the C system call preferred', () => {
-    const f = inflation(guest, host);
-    expect(f['user-zero']).toBeCloseTo(200);
-    expect(f['kernel-zero']).toBeCloseTo(15);
-    expect(f.syscalls).toBeCloseTo(6);
-    expect(f.js).toBeCloseTo(15);
-    const { cSyscallNs: _, ...noC } = host;
-    expect(inflation(guest, noC).syscalls).toBeCloseTo(10_000 / 3000);
-  });
-});
 
 describe("what the kernel heap's seed call is made of", () => {
   it('is measured from its C loop: fixed cost at the smallest size, zeroing above it, Node’s on top', () => {

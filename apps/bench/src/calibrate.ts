@@ -1,24 +1,15 @@
-// The calibration block: what zeroing memory, a system call, a JavaScript call and an object allocation cost on
-// the machine the benchmark runs on. scripts/bench.mjs measures the same on the host (`--calibrate FILE`) and hands
-// the file to the guest run (`--host-calibration FILE`): the ratio of the two is how much emulation inflates each
-// kind of work. And what the kernel heap's seed call is made of, measured from it and its C loop.
+// The calibration block: what zeroing memory, a system call, a JavaScript call and an object allocation cost on the
+// machine the benchmark runs on. scripts/bench.mjs measures the same on the host (`--calibrate FILE`) and hands the file
+// to the guest run (`--host-calibration FILE`): here ÷ host is how much emulation inflates each kind of work (the
+// report's tables show it per figure). And what the kernel heap's seed call is made of, measured from it and its C loop.
 import { spawnSync } from 'node:child_process';
 import { cpus, release } from 'node:os';
 import { closeFd, dupFd, fallocate, memfdCreate } from '@dmaheap/native';
 import { median } from './rounds.js';
 import type { CalibrationFigures, Cost, Dominance, Result, Shares } from './types.js';
 
-export interface CalibrationOptions {
-  /** Repetitions of each measurement (the median is kept). */
-  repeats: number;
-  zeroBytes: number;
-  syscalls: number;
-  jsCalls: number;
-  /** Read + write pairs in the C measurement (the difference of two dd runs, so that process start-up cancels). */
-  cSyscalls: number;
-}
-
-export const CALIBRATION_DEFAULTS: CalibrationOptions = { repeats: 5, zeroBytes: 32 * 2 ** 20, syscalls: 5000, jsCalls: 200_000, cSyscalls: 50_000 };
+/** Repetitions of each measurement (the median is kept), bytes zeroed, calls timed; `cSyscalls`: read + write pairs in dd (two runs' difference, so that start-up cancels). */
+export const CALIBRATION_DEFAULTS = { repeats: 5, zeroBytes: 32 * 2 ** 20, syscalls: 5000, jsCalls: 200_000, cSyscalls: 50_000 };
 
 function timeNs(fn: () => void): number {
   const t0 = process.hrtime.bigint();
@@ -27,7 +18,7 @@ function timeNs(fn: () => void): number {
 }
 
 /** Measures the figures on this machine (a few seconds under emulation). */
-export function calibrate(o: CalibrationOptions = CALIBRATION_DEFAULTS): CalibrationFigures {
+export function calibrate(o = CALIBRATION_DEFAULTS): CalibrationFigures {
   const reps = (fn: () => number) => median(Array.from({ length: o.repeats }, fn));
   const withMemfd = <T>(fn: (fd: number) => T): T => {
     const fd = memfdCreate('dmaheap-bench-calibrate');
@@ -89,17 +80,6 @@ function ddSyscallNs(pairs: number): number | undefined {
   };
   const [short, long] = [dd(1000), dd(1000 + pairs)];
   return short === undefined || long === undefined || long <= short ? undefined : ((long - short) * 1e9) / pairs;
-}
-
-/** How much slower each kind of work is here than on the host, in time (> 1: the emulator inflates it). */
-export function inflation(here: CalibrationFigures, host: CalibrationFigures): Record<Cost, number> {
-  return {
-    'kernel-zero': host.kernelZeroGBps / here.kernelZeroGBps,
-    'user-zero': host.userZeroGBps / here.userZeroGBps,
-    // The kernel's own cost of a system call (C), else the addon's round trip.
-    syscalls: here.cSyscallNs !== undefined && host.cSyscallNs !== undefined ? here.cSyscallNs / host.cSyscallNs : here.syscallNs / host.syscallNs,
-    js: here.jsCallNs / host.jsCallNs,
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 // The report's charts: what each shows, built here from the JSON (chartSpecs), and their drawing in the page
 // (drawCharts). html.ts inlines `drawCharts.toString()`, so that function must refer to nothing outside itself.
-import { formatSize, sizeText } from './report.js';
+import { formatSize, SCENARIO_ORDER, SCENARIO_TITLES, sizeText } from './report.js';
 import type { BenchReport, Result } from './types.js';
 
 /**
@@ -15,9 +15,18 @@ export interface DatasetTag {
   categories: Array<string | number>;
 }
 export interface Dataset { label: string; data: Array<number | null>; backgroundColor: string; dmaheap: DatasetTag; [style: string]: unknown }
-/** A chart: line or bars (across when `across`), its value axis ns on a log scale or a ratio from 0, sync charts with one range. */
-export interface ChartSpec { id: string; type: 'line' | 'bar'; value: 'ns' | 'ratio'; title: string; across?: boolean; range?: [number, number]; labels: string[]; datasets: Dataset[] }
-
+/** A chart: line or bars (across when `across`), its value axis ns on a log scale or a ratio from 0 (`title`), sync charts with one range; its caption. */
+export interface ChartSpec {
+  id: string;
+  caption: string;
+  type: 'line' | 'bar';
+  value: 'ns' | 'ratio';
+  title: string;
+  across?: boolean;
+  range?: [number, number];
+  labels: string[];
+  datasets: Dataset[];
+}
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22', '#393b79', '#ad494a', '#637939'];
 const SIZE_PALETTE = ['#9ecae1', '#4292c6', '#2171b5', '#08519c', '#08306b', '#6baed6', '#c6dbef'];
 const STAT_COLORS = { p50: '#4292c6', p99: '#fd8d3c', max: '#d62728' };
@@ -29,7 +38,6 @@ const SHORT: Record<string, string> = {
   skipsync: '+ skip sync = systemHeap()', 'system-cold': 'systemHeap(), pool cold', 'pool-kernel': 'bufferPool(kernel heap)', 'pool-system': 'bufferPool(systemHeap())',
   'udmabuf-fresh': 'udmabuf, fresh memfd', cma: 'kernel CMA heap', 'cma-heap': 'cmaHeap()', 'pool-cma': 'bufferPool(cmaHeap())',
 };
-export const OTHER_SCENARIOS = ['mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure', 'share'] as const;
 
 /** Every chart of the report, in the order drawn: the seed loop's ns/call and per-patch ratios, its latencies per size, then one per other scenario. */
 export function chartSpecs(report: Pick<BenchReport, 'results'>): ChartSpec[] {
@@ -54,7 +62,7 @@ export function chartSpecs(report: Pick<BenchReport, 'results'>): ChartSpec[] {
   const syncRange: [number, number] = [10 ** Math.floor(Math.log10(Math.min(...sync))), 10 ** Math.ceil(Math.log10(Math.max(...sync)))];
   return [
     {
-      id: 'chart-seed', type: 'line', value: 'ns', title: 'ns per allocate + close (log)', labels: seedSizes.map(formatSize),
+      id: 'chart-seed', caption: 'ns per allocate + close, per buffer size and heap (log scale; lower is faster)', type: 'line', value: 'ns', title: 'ns per allocate + close (log)', labels: seedSizes.map(formatSize),
       datasets: variantsOf('seed').map((v) => ({
         label: labelOf(v), data: seedSizes.map((s) => find('seed', v, s)?.nsPerCall ?? null),
         borderColor: PALETTE[ids.indexOf(v) % PALETTE.length], backgroundColor: PALETTE[ids.indexOf(v) % PALETTE.length]!,
@@ -62,17 +70,20 @@ export function chartSpecs(report: Pick<BenchReport, 'results'>): ChartSpec[] {
         dmaheap: { scenario: 'seed', stat: 'nsPerCall', variant: v, categories: seedSizes },
       })),
     },
-    { id: 'chart-progression', type: 'bar', value: 'ratio', title: 'kernel heap time / this time (higher is faster; kernel = 1)', labels: steps.map((v) => STEPS[v]!), datasets: seedSizes.map(bySize('seed', steps, 'ratioToKernel')) },
+    {
+      id: 'chart-progression', type: 'bar', value: 'ratio',
+      caption: 'the seed series one optimisation at a time (sgtable baseline → + higher orders → + page pool → + skip sync), as kernel heap time / this time at each size; above 1 is faster than the kernel heap', title: 'kernel heap time / this time (higher is faster; kernel = 1)', labels: steps.map((v) => STEPS[v]!), datasets: seedSizes.map(bySize('seed', steps, 'ratioToKernel')),
+    },
     ...seedSizes.map((s): ChartSpec => {
       const vs = variantsOf('seed').filter((v) => find('seed', v, s)?.call);
       const data = (stat: 'p50' | 'p99' | 'max') => vs.map((v) => find('seed', v, s)?.call?.[stat] ?? null);
       return {
-        id: `chart-latency-${s}`, type: 'bar', value: 'ns', across: true, title: `one allocate + close at ${formatSize(s)} (log)`, labels: vs.map(labelOf),
+        id: `chart-latency-${s}`, caption: `seed loop at ${formatSize(s)}: p50 / p99 / max (log scale)`, type: 'bar', value: 'ns', across: true, title: `one allocate + close at ${formatSize(s)} (log)`, labels: vs.map(labelOf),
         datasets: (['p50', 'p99', 'max'] as const).map((stat) => ({ label: stat, data: data(stat), backgroundColor: STAT_COLORS[stat], dmaheap: { scenario: 'seed', stat, size: s, categories: vs } })),
       };
     }),
-    ...OTHER_SCENARIOS.filter((s) => variantsOf(s).length).map((s): ChartSpec => ({
-      id: `chart-${s}`, type: 'bar', value: 'ns', across: true, title: 'ns per call (log)', labels: variantsOf(s).map(labelOf),
+    ...SCENARIO_ORDER.slice(1).filter((s) => variantsOf(s).length).map((s): ChartSpec => ({
+      id: `chart-${s}`, caption: `${s}: ${SCENARIO_TITLES[s]} (ns per call, log scale)`, type: 'bar', value: 'ns', across: true, title: 'ns per call (log)', labels: variantsOf(s).map(labelOf),
       ...(s.startsWith('sync-') ? { range: syncRange } : {}), datasets: sizesOf(s).map(bySize(s, variantsOf(s), 'nsPerCall')),
     })),
   ];

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // dmaheap-bench: the seed series' allocation microbenchmark, every heap side by side, ratios to the kernel heap.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { calibrate, CALIBRATION_DEFAULTS, dominance, inflation } from './calibrate.js';
+import { calibrate, CALIBRATION_DEFAULTS, dominance } from './calibrate.js';
 import { renderHtml } from './html.js';
 import { seedLine } from './loops.js';
+import { inTestBed } from './pressure.js';
 import { Progress } from './progress.js';
-import { calibrationRows, calibrationText, formatNs, formatSize, mergeRuns, parseSize, pressureText, SCENARIO_ORDER, table } from './report.js';
+import { calibrationText, formatNs, formatSize, mergeRuns, parseSize, pressureText, SCENARIO_ORDER, table } from './report.js';
 import { addRatios } from './rounds.js';
-import { estimateMs, plan, runTasks, SCENARIO_NAMES, taskKey, type RunContext, type Task } from './scenarios.js';
-import type { BenchReport, CalibrationFigures, LoopOptions, RoundOptions } from './types.js';
+import { estimateMs, plan, runTasks, SCENARIO_NAMES, taskKey, type RunContext } from './scenarios.js';
+import type { BenchReport, CalibrationFigures, LoopOptions, Result, RoundOptions } from './types.js';
 import { VARIANTS } from './variants.js';
 
 const FORMAT = 'dmaheap-bench/3';
@@ -42,38 +43,26 @@ function attempt<T>(what: string, fn: () => T): T {
     return fail(`${what}${(err as Error).message}`);
   }
 }
-function writeFile(path: string, body: string): void {
+function write(path: string, body: string, what: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, body);
+  console.log(`${what} written to ${path}`);
 }
 const readJson = <T>(path: string) => JSON.parse(readFileSync(path, 'utf8')) as T;
+const printTables = (results: Result[]) => SCENARIO_ORDER.filter((s) => results.some((r) => r.scenario === s)).forEach((s) => console.log('\n' + table(results, s)));
 
 const { values } = attempt('', () => parseArgs({ options: OPTIONS }));
 /** `--html`, else `bench.html` beside the JSON, else `bench-results/bench.html`. */
 const htmlPath = (json: string | undefined) => values.html ?? join(json ? dirname(json) : 'bench-results', 'bench.html');
-
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (values.list) {
-  for (const v of VARIANTS) console.log(`${v.id.padEnd(14)} ${v.label}${v.skip() ? `  (skipped here: ${v.skip()})` : ''}`);
-  process.exit(0);
-}
-if (values.calibrate) {
-  // On the host the figures cost milliseconds: more repetitions steady a median that a busy host disturbs.
-  const figures = calibrate({ ...CALIBRATION_DEFAULTS, repeats: 15 });
-  writeFile(values.calibrate, JSON.stringify(figures, null, 2) + '\n');
-  for (const r of calibrationRows({ here: figures })) console.log(`${r.what.padEnd(62)} ${r.here}`);
-  console.log(`Calibration written to ${values.calibrate}`);
-  process.exit(0);
-}
 if (values.merge && !values.render) fail('--merge needs --render FILE.json (the run to add to)');
 if (values.quick && values.full) fail('--quick and --full: choose one');
-const printTables = (results: BenchReport['results']) => {
-  for (const s of SCENARIO_ORDER) if (results.some((r) => r.scenario === s)) console.log('\n' + table(results, s));
-};
-if (values.render) {
+
+if (values.help) console.log(USAGE);
+else if (values.list) for (const v of VARIANTS) console.log(`${v.id.padEnd(14)} ${v.label}${v.skip() ? `  (skipped here: ${v.skip()})` : ''}`);
+else if (values.calibrate) {
+  // On the host the figures cost milliseconds: more repetitions steady a median that a busy host disturbs.
+  write(values.calibrate, JSON.stringify(calibrate({ ...CALIBRATION_DEFAULTS, repeats: 15 }), null, 2) + '\n', 'Calibration');
+} else if (values.render) {
   const read = (path: string) => {
     const r = readJson<BenchReport>(path);
     return r.format === FORMAT ? r : fail(`${path}: format ${JSON.stringify(r.format)} is not the one this version reads (${FORMAT})`);
@@ -81,123 +70,110 @@ if (values.render) {
   let report = read(values.render);
   if (values.merge) {
     report = mergeRuns(report, read(values.merge));
-    const out = values.json ?? values.render;
-    writeFile(out, JSON.stringify(report, null, 2) + '\n');
     const added = report.mergedRuns!.at(-1)!;
-    console.log(`Added ${added.variants.join(', ') || 'nothing'} from the run on Linux ${added.machine.kernel} (${values.merge}); JSON written to ${out}`);
+    console.log(`Added ${added.variants.join(', ') || 'nothing'} from the run on Linux ${added.machine.kernel} (${values.merge})`);
+    write(values.json ?? values.render, JSON.stringify(report, null, 2) + '\n', 'JSON');
     printTables(report.results);
     console.log('');
   }
-  const out = htmlPath(values.json ?? values.render);
-  writeFile(out, renderHtml(report));
-  console.log(`HTML written to ${out}`);
-  process.exit(0);
-}
+  write(htmlPath(values.json ?? values.render), renderHtml(report), 'HTML');
+} else await run();
 
-const positive = (given: string, what: string) => {
-  const n = Number(given);
-  return n > 0 && Number.isFinite(n) ? n : fail(`${what} must be a positive number, not ${JSON.stringify(given)}`);
-};
-const sizes = attempt('', () => (values.sizes ?? '4K,1M,8M,32M').split(',').map(parseSize));
-const heaps = values.heaps?.split(',');
-const scenarios = values.scenarios.split(',');
-const unknown = [...(heaps ?? []).filter((h) => !VARIANTS.some((v) => v.id === h)).map((h) => `heap ${h}`), ...scenarios.filter((s) => !SCENARIO_NAMES.includes(s)).map((s) => `scenario ${s}`)];
-if (unknown.length) fail(`unknown ${unknown.join(', ')}`);
+async function run(): Promise<void> {
+  const positive = (given: string, what: string) => {
+    const n = Number(given);
+    return n > 0 && Number.isFinite(n) ? n : fail(`${what} must be a positive number, not ${JSON.stringify(given)}`);
+  };
+  const sizes = attempt('', () => (values.sizes ?? '4K,1M,8M,32M').split(',').map(parseSize));
+  const heaps = values.heaps?.split(',');
+  const scenarios = values.scenarios.split(',');
+  const unknown = [...(heaps ?? []).filter((h) => !VARIANTS.some((v) => v.id === h)).map((h) => `heap ${h}`), ...scenarios.filter((s) => !SCENARIO_NAMES.includes(s)).map((s) => `scenario ${s}`)];
+  if (unknown.length) fail(`unknown ${unknown.join(', ')}`);
 
-// Three lengths (apps/bench/README.md says what each took). The seed loop runs in interleaved rounds; every other run
-// stops at its time cap once it made its least number of calls; pressure runs at least pressureMs, so that the pools'
-// PSI monitors sample it. Unless --sizes is given, the scenarios beyond the seed loop leave out sizes above 8 MiB, except with --full.
-const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
-const MODES: Record<typeof mode, { loop: LoopOptions; rounds: RoundOptions; pressureMs: number }> = {
-  quick: { loop: { iterations: 200, maxMs: 100, warmup: 5, minIterations: 3 }, rounds: { rounds: 3, roundMs: 40, minIterations: 1, iterations: 200 }, pressureMs: 0 },
-  default: { loop: { iterations: 2000, maxMs: 200, warmup: 10, minIterations: 2 }, rounds: { rounds: 15, roundMs: 60, minIterations: 1, iterations: 2000 }, pressureMs: 1200 },
-  full: { loop: { iterations: 5000, maxMs: 8000, warmup: 20, minIterations: 8 }, rounds: { rounds: 15, roundMs: 300, minIterations: 3, iterations: 5000 }, pressureMs: 0 },
-};
-const { loop, rounds, pressureMs } = structuredClone(MODES[mode]);
-if (values.iterations) loop.iterations = rounds.iterations = Math.round(positive(values.iterations, '--iterations'));
-if (values['max-seconds']) loop.maxMs = positive(values['max-seconds'], '--max-seconds') * 1000;
-if (values.rounds !== undefined) {
-  rounds.rounds = Number(values.rounds);
+  // Three lengths (apps/bench/README.md says what each took). The seed loop runs in interleaved rounds; every other run
+  // stops at its time cap once it made its least number of calls; pressure runs at least pressureMs, so that the pools'
+  // PSI monitors sample it. Unless --sizes is given, the scenarios beyond the seed loop leave out sizes above 8 MiB, except with --full.
+  const mode = values.quick ? 'quick' : values.full ? 'full' : 'default';
+  const MODES: Record<typeof mode, { loop: LoopOptions; rounds: RoundOptions; pressureMs: number }> = {
+    quick: { loop: { iterations: 200, maxMs: 100, warmup: 5, minIterations: 3 }, rounds: { rounds: 3, roundMs: 40, minIterations: 1, iterations: 200 }, pressureMs: 0 },
+    default: { loop: { iterations: 2000, maxMs: 200, warmup: 10, minIterations: 2 }, rounds: { rounds: 15, roundMs: 60, minIterations: 1, iterations: 2000 }, pressureMs: 1200 },
+    full: { loop: { iterations: 5000, maxMs: 8000, warmup: 20, minIterations: 8 }, rounds: { rounds: 15, roundMs: 300, minIterations: 3, iterations: 5000 }, pressureMs: 0 },
+  };
+  const { loop, rounds, pressureMs } = structuredClone(MODES[mode]);
+  if (values.iterations) loop.iterations = rounds.iterations = Math.round(positive(values.iterations, '--iterations'));
+  if (values['max-seconds']) loop.maxMs = positive(values['max-seconds'], '--max-seconds') * 1000;
+  rounds.rounds = Number(values.rounds ?? rounds.rounds);
   if (!Number.isInteger(rounds.rounds) || rounds.rounds < 0) fail(`--rounds must be a whole number (0: no rounds), not ${JSON.stringify(values.rounds)}`);
-}
-const hostCalibration = values['host-calibration'] && attempt('--host-calibration: ', () => readJson<CalibrationFigures>(values['host-calibration']!));
+  const host = values['host-calibration'] && attempt('--host-calibration: ', () => readJson<CalibrationFigures>(values['host-calibration']!));
 
-const cpuInfo = (() => {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
+  const cpuInfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const machine: BenchReport['machine'] = {
+    kernel: release(), arch: process.arch, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(),
+    inVm: inTestBed(), emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(cpuInfo),
+  };
+  console.log(
+    `dmaheap-bench on Linux ${machine.kernel} (${machine.arch}), Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}` +
+      `${machine.inVm ? ', in the VM test bed' : ''}${machine.emulated ? ' under software emulation: compare ratios, not absolute times' : ''}`,
+  );
+
+  const otherSizes = mode !== 'full' && !values.sizes ? sizes.filter((s) => s <= 8 * 2 ** 20) : sizes;
+  const { tasks, skipped } = plan(scenarios, heaps, sizes, otherSizes, rounds.rounds);
+  for (const s of skipped) console.log(`skipped ${s.label}: ${s.reason}`);
+  if (tasks.length === 0) {
+    console.error('Nothing can run here: no heap the chosen scenarios can use (see the reasons above).');
+    process.exit(1);
   }
-})();
-const machine: BenchReport['machine'] = {
-  kernel: release(), arch: process.arch, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(),
-  inVm: process.env.DMAHEAP_IN_VM === '1', emulated: process.env.DMAHEAP_VM_ACCEL === 'tcg' || /QEMU TCG|QEMU Virtual/.test(cpuInfo),
-};
-console.log(
-  `dmaheap-bench on Linux ${machine.kernel} (${machine.arch}), Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}` +
-    `${machine.inVm ? ', in the VM test bed' : ''}${machine.emulated ? ' under software emulation: compare ratios, not absolute times' : ''}`,
-);
+  const started = Date.now();
+  // First the calibration (a few seconds under emulation); the host's figures come from scripts/bench.mjs.
+  const here = calibrate(mode === 'quick' ? { ...CALIBRATION_DEFAULTS, repeats: 3 } : CALIBRATION_DEFAULTS);
+  const ctx: RunContext = { loop, otherSizes, info: {}, ...(rounds.rounds > 0 ? { rounds } : {}), pressureMs };
+  const progress = new Progress(tasks.map((t) => ({ key: taskKey(t), estimateMs: estimateMs(ctx, t) })));
+  const sizeOf = (r: { scenario: string; size: number }) => (r.scenario === 'mix' ? 'mix' : formatSize(r.size));
+  const { results, failures } = await runTasks(tasks, ctx, {
+    step: (t) => {
+      const round = t.round === undefined ? '' : t.round === 0 ? ' warm-up' : ` round ${t.round}/${t.rounds}`;
+      progress.step(`${t.scenario}${round} ${t.variant.label} ${t.scenario === 'mix' ? '' : formatSize(t.size)}`);
+    },
+    done: (_, ms) => progress.tick(ms),
+    result: (r) =>
+      progress.log(
+        r.scenario === 'seed'
+          ? `${r.label.padEnd(52)} ${seedLine(r)}`
+          : `[${r.scenario}] ${r.label.padEnd(52)} ${sizeOf(r).padStart(8)}  ${r.iterations} × ${formatNs(r.nsPerCall)}/call, ${r.gbPerSec.toFixed(3)} GB/s`,
+      ),
+    failed: (t, f) => progress.log(`[${t.scenario}] ${t.variant.label.padEnd(52)} ${formatSize(t.size).padStart(8)}  FAILED: ${f.error}`),
+  });
+  progress.end();
+  addRatios(results);
+  printTables(results);
 
-const otherSizes = mode !== 'full' && !values.sizes ? sizes.filter((s) => s <= 8 * 2 ** 20) : sizes;
-const { tasks, skipped } = plan(scenarios, heaps, sizes, otherSizes, rounds.rounds);
-for (const s of skipped) console.log(`skipped ${s.label}: ${s.reason}`);
-if (tasks.length === 0) {
-  console.error('Nothing can run here: no heap the chosen scenarios can use (see the reasons above).');
-  process.exit(1);
-}
-
-const started = Date.now();
-// First the calibration (a few seconds under emulation); the host's figures come from scripts/bench.mjs.
-const here = calibrate(mode === 'quick' ? { ...CALIBRATION_DEFAULTS, repeats: 3 } : CALIBRATION_DEFAULTS);
-const ctx: RunContext = { loop, otherSizes, info: {}, ...(rounds.rounds > 0 ? { rounds } : {}), pressureMs };
-const progress = new Progress(tasks.map((t) => ({ key: taskKey(t), estimateMs: estimateMs(ctx, t) })));
-const label = (t: Task) =>
-  `${t.scenario}${t.round === undefined ? '' : t.round === 0 ? ' warm-up' : ` round ${t.round}/${t.rounds}`} ${t.variant.label} ${t.scenario === 'mix' ? '' : formatSize(t.size)}`;
-const { results, failures } = await runTasks(tasks, ctx, {
-  step: (t) => progress.step(label(t)),
-  done: (_, ms) => progress.tick(ms),
-  result: (r) =>
-    progress.log(
-      r.scenario === 'seed'
-        ? `${r.label.padEnd(52)} ${seedLine(r)}`
-        : `[${r.scenario}] ${r.label.padEnd(52)} ${(r.scenario === 'mix' ? 'mix' : formatSize(r.size)).padStart(8)}  ${r.iterations} × ${formatNs(r.nsPerCall)}/call, ${r.gbPerSec.toFixed(3)} GB/s`,
-    ),
-  failed: (t, f) => progress.log(`[${t.scenario}] ${t.variant.label.padEnd(52)} ${formatSize(t.size).padStart(8)}  FAILED: ${f.error}`),
-});
-progress.end();
-addRatios(results);
-printTables(results);
-
-const report: BenchReport = {
-  format: FORMAT,
-  date: new Date().toISOString(),
-  machine,
-  options: {
-    sizes, ...loop, quick: values.quick, scenarios, mode,
-    ...(rounds.rounds > 0 ? { rounds } : {}), ...(otherSizes.length !== sizes.length ? { otherSizes } : {}), ...(pressureMs ? { pressureMs } : {}),
-  },
-  calibration: { here, ...(hostCalibration ? { host: hostCalibration, inflation: inflation(here, hostCalibration) } : {}), dominance: dominance(results) },
-  scenarioInfo: ctx.info,
-  skipped,
-  ...(failures.length ? { failures } : {}),
-  results,
-};
-console.log('\n' + calibrationText(report) + '\n');
-if (ctx.info.pressure) console.log(pressureText(ctx.info.pressure).join('\n'));
-if (values.json) {
-  writeFile(values.json, JSON.stringify(report, null, 2) + '\n');
-  console.log(`JSON written to ${values.json}`);
-}
-writeFile(htmlPath(values.json), renderHtml(report));
-console.log(`HTML written to ${htmlPath(values.json)}`);
-if (machine.emulated) console.log('Measured under software emulation: compare the ratios, not the absolute times.');
-console.log(
-  `${mode} run; sizes: ${sizes.map(formatSize).join(', ')}` +
-    (rounds.rounds > 0 ? `; seed loop: ${rounds.rounds} rounds of up to ${rounds.roundMs} ms per heap after a warm-up round` : '') +
-    `; other runs: up to ${loop.iterations} calls or ${loop.maxMs / 1000} s; ${tasks.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`,
-);
-if (failures.length) {
-  console.error(`${failures.length} of ${tasks.length} runs failed:`);
-  for (const f of failures) console.error(`  ${f.scenario} ${f.variant} ${formatSize(f.size)}: ${f.error}`);
-  process.exitCode = 1;
+  const report: BenchReport = {
+    format: FORMAT,
+    date: new Date().toISOString(),
+    machine,
+    options: {
+      sizes, ...loop, scenarios, mode,
+      ...(rounds.rounds > 0 ? { rounds } : {}), ...(otherSizes.length !== sizes.length ? { otherSizes } : {}), ...(pressureMs ? { pressureMs } : {}),
+    },
+    calibration: { here, ...(host ? { host } : {}), dominance: dominance(results) },
+    scenarioInfo: ctx.info,
+    skipped,
+    ...(failures.length ? { failures } : {}),
+    results,
+  };
+  console.log('\n' + calibrationText(report) + '\n');
+  if (ctx.info.pressure) console.log(pressureText(ctx.info.pressure).join('\n'));
+  if (values.json) write(values.json, JSON.stringify(report, null, 2) + '\n', 'JSON');
+  write(htmlPath(values.json), renderHtml(report), 'HTML');
+  if (machine.emulated) console.log('Measured under software emulation: compare the ratios, not the absolute times.');
+  console.log(
+    `${mode} run; sizes: ${sizes.map(formatSize).join(', ')}` +
+      (rounds.rounds > 0 ? `; seed loop: ${rounds.rounds} rounds of up to ${rounds.roundMs} ms per heap after a warm-up round` : '') +
+      `; other runs: up to ${loop.iterations} calls or ${loop.maxMs / 1000} s; ${tasks.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  if (failures.length) {
+    console.error(`${failures.length} of ${tasks.length} runs failed:`);
+    for (const f of failures) console.error(`  ${f.scenario} ${f.variant} ${formatSize(f.size)}: ${f.error}`);
+    process.exitCode = 1;
+  }
 }

@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { chartSpecs, drawCharts, OTHER_SCENARIOS } from './charts.js';
+import { chartSpecs, drawCharts, type ChartSpec } from './charts.js';
 import { calibrationTable, COST_NAMES, DOMINANCE_NOTE, flagLegend, formatBytes, formatNs, formatRatio, formatShares, formatSize } from './report.js';
-import { grid, pressureText, ratioText, resultLabel, SCENARIO_ORDER, SCENARIO_TITLES, sizeText, spreadText } from './report.js';
+import { grid, pressureText, ratioText, resultLabel, SCENARIO_ORDER, sizeText, spreadText } from './report.js';
 import type { BenchReport, Result } from './types.js';
 
 /** Chart.js's browser build (UMD, minified, with its licence header), from the installed package. */
@@ -25,7 +25,7 @@ function table(cls: string, [head, ...rows]: string[][], num: number): string {
   return `<div class="table-wrap"><table class="${cls}"><thead>${tr(head!, 'th')}</thead><tbody>${rows.map((r) => tr(r, 'td')).join('')}</tbody></table></div>`;
 }
 const list = (cls: string, items: string[]) => (items.length ? `<ul class="${cls}">${items.map((i) => `<li>${i}</li>`).join('')}</ul>` : '');
-const figure = (id: string, caption: string) =>
+const figure = ({ id, caption }: ChartSpec) =>
   `<figure><div class="chart"><canvas id="${id}" role="img" aria-label="${esc(caption)}"></canvas></div><figcaption>${esc(caption)}</figcaption></figure>`;
 
 /** The seed loop's ratios to the kernel heap: a row per heap, a column per size, each with its spread over the rounds, `?` and its ns/call. */
@@ -52,25 +52,22 @@ ${dominance.length ? `<p class="note">${esc(DOMINANCE_NOTE)}</p>${table('dominan
 </section>`;
 }
 
-const CSS = `:root { color-scheme: light; --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; }
-body { font: 14px/1.45 system-ui, "DejaVu Sans", sans-serif; color: var(--fg); margin: 0 auto; max-width: 1200px; padding: 20px 28px 48px; }
-h1 { font-size: 24px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 32px 0 4px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
-p.lead, figcaption, .note, footer { color: var(--muted); } footer { margin-top: 32px; font-size: 12px; }
+const CSS = `:root { color-scheme: light; --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; } p.lead, figcaption, .note, footer { color: var(--muted); } footer { margin-top: 32px; font-size: 12px; }
+body { font: 14px/1.45 system-ui, "DejaVu Sans", sans-serif; color: var(--fg); margin: 0 auto; max-width: 1200px; padding: 20px 28px 48px; } h1 { font-size: 24px; margin: 0 0 8px; }
+h2 { font-size: 18px; margin: 32px 0 4px; border-bottom: 1px solid var(--line); padding-bottom: 4px; } .banner { background: #fff4d6; border: 1px solid #f0c85a; border-radius: 6px; padding: 8px 12px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 12px; } dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
-.banner { background: #fff4d6; border: 1px solid #f0c85a; border-radius: 6px; padding: 8px 12px; }
-figure { margin: 12px 0; } .chart { position: relative; height: 380px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 8px 24px; } .grid .chart { height: 320px; }
-table { border-collapse: collapse; font-size: 12.5px; width: 100%; } .table-wrap { overflow-x: auto; }
-th, td { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left; white-space: nowrap; }
-th { background: #f3f5f9; position: sticky; top: 0; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 12px 0; } .chart { position: relative; height: 380px; } .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 8px 24px; } .grid .chart { height: 320px; }
+table { border-collapse: collapse; font-size: 12.5px; width: 100%; } .table-wrap { overflow-x: auto; } th, td { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left; white-space: nowrap; }
+th { background: #f3f5f9; position: sticky; top: 0; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; } span.ns, span.spread { color: var(--muted); font-size: 11.5px; }
 table.ratios, table.calibration, table.dominance { width: auto; margin-top: 6px; } table.ratios td, table.ratios th, table.calibration td, table.dominance td { padding: 3px 14px; }
-span.ns, span.spread { color: var(--muted); font-size: 11.5px; } span.flag, td.crosses-one strong { color: #b45309; font-weight: 700; }`;
+span.flag, td.crosses-one strong { color: #b45309; font-weight: 700; }`;
 
 export function renderHtml(report: BenchReport): string {
   const { source: chartJs, version } = chartJsSource();
   const { machine: m, options: o, results, scenarioInfo: info } = report;
-  const seedSizes = [...new Set(results.filter((r) => r.scenario === 'seed').map((r) => r.size))].sort((a, b) => a - b);
-  const others = OTHER_SCENARIOS.filter((s) => results.some((r) => r.scenario === s));
+  const specs = chartSpecs(report);
+  const figures = (pick: RegExp) => specs.filter((c) => pick.test(c.id)).map(figure).join('');
+  const others = figures(/^chart-(?!seed|progression|latency-)/);
   const facts = [
     ['kernel', `Linux ${m.kernel}`],
     ['Node', m.node],
@@ -81,7 +78,7 @@ export function renderHtml(report: BenchReport): string {
   ];
   const notes = [
     ...(info.mix ? [`mix: ${info.mix.pattern.map((b) => b.toLocaleString('en')).join(', ')} bytes in turn, ${info.mix.live} buffers alive at once`] : []),
-    ...(info.workers ? [`workers: ${info.workers.threads} worker threads, each with its own heap, started together`] : []),
+    ...(results.some((r) => r.workers) ? [`workers: ${results.find((r) => r.workers)!.workers} worker threads, each with its own heap, started together`] : []),
     ...(info.pressure ? pressureText(info.pressure).map((l) => l.trim()) : []),
   ];
   const all = SCENARIO_ORDER.flatMap((s) => results.filter((r) => r.scenario === s)).map((r) => [
@@ -90,33 +87,24 @@ export function renderHtml(report: BenchReport): string {
     r.rounds ? String(r.rounds.length) : '', ratioText(r), r.meanRatio ? ratioText({ ratioToKernel: r.meanRatio.median, ratioSpread: r.meanRatio }) : '',
   ]);
   const allHead = ['scenario', 'heap', 'size', 'calls', 'ns/call', 'GB/s', 'p50', 'p99', 'max', 'alloc p50', 'free p50', 'turns', 'vs kernel [spread]', 'from means'];
-  const seed = seedSizes.length
+  const seed = results.some((r) => r.scenario === 'seed')
     ? `<h2>Seed loop: allocate and close the same size</h2>
 <p class="note">Kernel heap time / this heap’s time per allocate + close (above 1 is faster than the kernel heap), and the ns per call:</p>
 ${ratioTable(results)}
-${figure('chart-seed', 'ns per allocate + close, per buffer size and heap (log scale; lower is faster)')}
+${figures(/^chart-seed$/)}
 <h2>Per-patch progression</h2>
-${figure('chart-progression', 'the seed series one optimisation at a time (sgtable baseline → + higher orders → + page pool → + skip sync), as kernel heap time / this time at each size; above 1 is faster than the kernel heap')}`
+${figures(/^chart-progression$/)}`
     : '';
-  const latency = seedSizes.length
-    ? `<h2>Latency distribution</h2><p class="note">One allocate + close, timed on its own: median (p50), 99th percentile and the slowest call.</p>
-<div class="grid">${seedSizes.map((s) => figure(`chart-latency-${s}`, `seed loop at ${formatSize(s)}: p50 / p99 / max (log scale)`)).join('')}</div>`
-    : '';
-  const beyond = others.length
-    ? `<h2>Beyond the seed loop</h2>${list('note', notes.map(esc))}<div class="grid">${others.map((s) => figure(`chart-${s}`, `${s}: ${SCENARIO_TITLES[s]} (ns per call, log scale)`)).join('')}</div>`
-    : '';
+  const latency = seed && `<h2>Latency distribution</h2><p class="note">One allocate + close, timed on its own: median (p50), 99th percentile and the slowest call.</p>
+<div class="grid">${figures(/^chart-latency-/)}</div>`;
+  const beyond = others && `<h2>Beyond the seed loop</h2>${list('note', notes.map(esc))}<div class="grid">${others}</div>`;
   const skipped = report.skipped.map((s) => `<strong>${esc(s.label)}</strong> (<code>${esc(s.variant)}</code>): ${esc(s.reason)}`);
   const failed = (report.failures ?? []).map((f) => `<strong>${esc(f.scenario)}</strong> <code>${esc(f.variant)}</code> at ${esc(formatSize(f.size))}: ${esc(f.error)}`);
   return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dmaheap bench: ${esc(report.date)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>dmaheap bench: ${esc(report.date)}</title>
 <style>
 ${CSS}
-</style>
-</head>
+</style></head>
 <body>
 <h1>dmaheap bench</h1>
 <p class="lead">The seed series’ dma-buf heap allocation benchmark: every heap side by side with the kernel’s system heap, in one run.</p>
@@ -133,10 +121,7 @@ ${failed.length ? `<h2>Runs that failed</h2>${list('skipped', failed)}` : ''}
 <footer>Format ${esc(report.format)}; the data is embedded in this file (<code>#bench-data</code>). Charts by Chart.js ${esc(version)} (MIT licence), inlined.</footer>
 <script type="application/json" id="bench-data">${scriptJson(report)}</script>
 <script>${chartJs}</script>
-<script>
-window.benchCharts = (${drawCharts.toString()})(${scriptJson(chartSpecs(report))}, Chart, document, ${formatNs.toString()});
-</script>
-</body>
-</html>
+<script>window.benchCharts = (${drawCharts.toString()})(${scriptJson(specs)}, Chart, document, ${formatNs.toString()});</script>
+</body></html>
 `;
 }

@@ -35,11 +35,8 @@ started.then(async () => {
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** Room the child's cgroup gets above what it had charged when it moved in (the recycle suite's figure). */
-export const CGROUP_LIMIT = 16 * 2 ** 20;
-
-export interface PressureSource {
-  stop(): Promise<PressureInfo>;
-}
+const CGROUP_LIMIT = 16 * 2 ** 20;
+export interface PressureSource { stop(): Promise<PressureInfo> }
 
 /**
  * Starts the child and waits until it is under way. `file`: it rereads the file in a memory cgroup of its own
@@ -50,18 +47,13 @@ export async function startPressure(load: { file: string } | { reserveBytes: num
   const availableBefore = meminfoField('MemAvailable') ?? 0;
   const file = 'file' in load ? load.file : undefined;
   const dir = file ? `${CGROUP_ROOT}/dmaheap-bench-${process.pid}` : undefined;
-  let mounted = false;
-  if (dir) {
-    try {
-      writeFileSync('/proc/sys/vm/drop_caches', '1');
-    } catch {
-      // not root: the file's pages may be cached already, and the pressure smaller
-    }
-    if (!existsSync(`${CGROUP_ROOT}/cgroup.controllers`)) {
-      execFileSync('mount', ['-t', 'cgroup2', 'none', CGROUP_ROOT]);
-      mounted = true;
-    }
+  try {
+    if (dir) writeFileSync('/proc/sys/vm/drop_caches', '1');
+  } catch {
+    // not root: the file's pages may be cached already, and the pressure smaller
   }
+  const mounted = dir !== undefined && !existsSync(`${CGROUP_ROOT}/cgroup.controllers`);
+  if (mounted) execFileSync('mount', ['-t', 'cgroup2', 'none', CGROUP_ROOT]);
   const args = 'file' in load ? ['read', load.file] : ['hold', String(Math.max(0, availableBefore - load.reserveBytes))];
   const child = spawn(process.execPath, ['-e', CHILD, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -77,9 +69,18 @@ export async function startPressure(load: { file: string } | { reserveBytes: num
   ready.catch(() => undefined); // awaited below, unless the cgroup's set-up throws first
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
-  const cleanUp = () => {
+  /** Ends the child (stdin closed, killed after 15 s; at once when `kill`), then the cgroup; what the cgroup saw. */
+  const end = async (kill: boolean) => {
+    const lost = child.exitCode !== null || child.signalCode !== null;
+    child.stdin!.end();
+    const killer = setTimeout(() => child.kill('SIGKILL'), kill ? 0 : 15_000);
+    await closed;
+    clearTimeout(killer);
+    process.off('exit', onExit);
+    const seen = dir ? { events: parseKeyedCounts(readText(`${dir}/memory.events`)), stallUs: readMemoryStall(`${dir}/memory.pressure`) } : undefined;
     if (dir && existsSync(dir)) rmdirSync(dir);
     if (mounted) execFileSync('umount', [CGROUP_ROOT]);
+    return { lost, seen };
   };
   let held: number;
   try {
@@ -94,10 +95,7 @@ export async function startPressure(load: { file: string } | { reserveBytes: num
       writeFileSync(`${dir}/memory.max`, String(Number(readFileSync(`${dir}/memory.current`, 'utf8')) + CGROUP_LIMIT));
     }
   } catch (err) {
-    child.kill('SIGKILL');
-    await closed;
-    process.off('exit', onExit);
-    cleanUp();
+    await end(true);
     throw err;
   }
   const stallBefore = readMemoryStall();
@@ -106,18 +104,9 @@ export async function startPressure(load: { file: string } | { reserveBytes: num
   return {
     async stop() {
       const stallAfter = readMemoryStall();
-      const lost = child.exitCode !== null || child.signalCode !== null;
-      child.stdin!.end();
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await closed;
-      clearTimeout(killer);
-      process.off('exit', onExit);
-      const cgroupStallUs = dir ? readMemoryStall(`${dir}/memory.pressure`) : undefined;
-      const info: PressureInfo = dir
-        ? { source: 'cgroup', cgroupLimitBytes: CGROUP_LIMIT, file: file!, ...(passes !== undefined ? { passes } : {}), cgroupEvents: parseKeyedCounts(readText(`${dir}/memory.events`)),
-            ...(cgroupStallUs !== undefined ? { cgroupStallUs } : {}), availableBefore, availableDuring }
-        : { source: 'hog', heldBytes: held, availableBefore, availableDuring };
-      cleanUp();
+      const { lost, seen } = await end(false);
+      const cgroup = seen && { source: 'cgroup' as const, cgroupLimitBytes: CGROUP_LIMIT, file: file!, ...(passes !== undefined ? { passes } : {}), cgroupEvents: seen.events };
+      const info: PressureInfo = { ...(cgroup ?? { source: 'hog', heldBytes: held }), ...(seen?.stallUs !== undefined ? { cgroupStallUs: seen.stallUs } : {}), availableBefore, availableDuring };
       if (stallBefore !== undefined && stallAfter !== undefined) info.stallUs = stallAfter - stallBefore;
       if (lost) info.hogLost = true;
       return info;
@@ -153,8 +142,8 @@ export const countersSince = (before: readonly PoolCounters[], after: readonly P
 export const parseKeyedCounts = (text: string): Record<string, number> =>
   Object.fromEntries([...text.matchAll(/^\s*(\S+) (\d+)\s*$/gm)].map((m) => [m[1]!, Number(m[2])]));
 
-/** Inside the VM test bed (tools/vm puts `dmaheap.job=` on the guest's command line): a guest of its own. */
-export const inTestBed = (cmdline = readText('/proc/cmdline')): boolean => /\bdmaheap\.job=/.test(cmdline);
+/** Inside the VM test bed (tools/vm sets DMAHEAP_IN_VM=1 for every job): a guest of its own. */
+export const inTestBed = (env: NodeJS.ProcessEnv = process.env): boolean => env['DMAHEAP_IN_VM'] === '1';
 
 /**
  * The file the child rereads: large, and read by nothing else in the guest (pages cached for another cgroup would

@@ -3,18 +3,14 @@
 // as the bar on the host's terminal. Otherwise nothing (CI logs).
 
 export interface ProgressEvent { done: number; total: number; label: string; /** Estimated time left, ms. */ leftMs?: number }
-export type ProgressMode = 'bar' | 'lines' | 'off';
-
 const PREFIX = '@@progress ';
 export const progressLine = (e: ProgressEvent): string => PREFIX + JSON.stringify(e);
 
 /** The event a `@@progress` line carries, or undefined for any other line (or a malformed one). */
 export function parseProgressLine(line: string): ProgressEvent | undefined {
-  if (!line.startsWith(PREFIX)) return undefined;
   try {
-    const { done, total, label, leftMs } = JSON.parse(line.slice(PREFIX.length)) as Partial<ProgressEvent>;
-    if (typeof done !== 'number' || typeof total !== 'number' || typeof label !== 'string') return undefined;
-    return { done, total, label, ...(typeof leftMs === 'number' ? { leftMs } : {}) };
+    const e = line.startsWith(PREFIX) ? (JSON.parse(line.slice(PREFIX.length)) as ProgressEvent) : undefined;
+    return typeof e?.done === 'number' && typeof e.total === 'number' && typeof e.label === 'string' ? e : undefined;
   } catch {
     return undefined;
   }
@@ -38,25 +34,23 @@ export const barWanted = (stream: { isTTY?: boolean } = process.stderr, env: Nod
   stream.isTTY === true && !env['CI'] && env['TERM'] !== 'dumb';
 
 /** Lines when scripts/bench.mjs asks for them (DMAHEAP_PROGRESS=lines), else a bar on a watched terminal. */
-export const progressMode = (stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressMode =>
+export const progressMode = (stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): 'bar' | 'lines' | 'off' =>
   env['DMAHEAP_PROGRESS'] === 'lines' ? 'lines' : barWanted(stream, env) ? 'bar' : 'off';
 
 /**
- * The progress over the planned tasks, in order, with the time left: a task that ran before under the same key (a
- * heap at a size, in another round) is expected to take as long again; any other its estimate, scaled by how far
- * the estimates of the tasks run so far were off.
+ * The progress over the planned tasks, in order, with the time left: a task that ran before under the same key (a heap at a size, in another round)
+ * is expected to take as long again; any other its estimate, scaled by how far the estimates of the tasks run so far were off.
  */
 export class Progress {
   #done = 0;
   #label = '';
   #leftMs: number | undefined;
   readonly #history = new Map<string, { ms: number; n: number }>();
-  #estimated = 0;
-  #actual = 0;
+  readonly #scale = { estimated: 0, actual: 0 };
 
   constructor(
     readonly tasks: ReadonlyArray<{ key: string; estimateMs: number }>,
-    readonly mode: ProgressMode = progressMode(),
+    readonly mode = progressMode(),
     readonly write: (text: string) => void = (t) => process.stderr.write(t),
   ) {}
 
@@ -70,24 +64,22 @@ export class Progress {
   /** The current task is done; `ms`: what it took (none when it did not run, or failed). */
   tick(ms?: number): void {
     const t = this.tasks[this.#done++];
-    const h = t && this.#history.get(t.key);
-    if (t && ms !== undefined && h) Object.assign(h, { ms: h.ms + ms, n: h.n + 1 });
-    else if (t && ms !== undefined) {
-      this.#history.set(t.key, { ms, n: 1 });
-      this.#estimated += t.estimateMs;
-      this.#actual += ms;
+    if (t && ms !== undefined) {
+      const h = this.#history.get(t.key);
+      if (!h) [this.#scale.estimated, this.#scale.actual] = [this.#scale.estimated + t.estimateMs, this.#scale.actual + ms]; // a first run: how far its estimate was off
+      this.#history.set(t.key, { ms: (h?.ms ?? 0) + ms, n: (h?.n ?? 0) + 1 });
     }
     this.#draw();
   }
 
   predict(key: string, estimateMs: number): number {
     const h = this.#history.get(key);
-    return h ? h.ms / h.n : this.#estimated > 0 ? estimateMs * (this.#actual / this.#estimated) : estimateMs;
+    return h ? h.ms / h.n : this.#scale.estimated > 0 ? estimateMs * (this.#scale.actual / this.#scale.estimated) : estimateMs;
   }
 
   /** Prints a line above the bar. */
   log(line: string): void {
-    if (this.mode === 'bar') this.write('\r\x1b[K');
+    this.end();
     console.log(line);
     if (this.mode === 'bar') this.#draw();
   }

@@ -1,11 +1,9 @@
 // The report's words and tables, the same on the terminal and in the HTML page: formats, the grid of a scenario
 // (a row per heap, a column per size), ratios with their spreads and flags, the calibration block, the pressure
 // lines; and the merge of a second boot into a report. Pure functions.
-import type { BenchReport, Calibration, Cost, PressureInfo, Result, Scenario, Shares } from './types.js';
+import type { BenchReport, Calibration, Cost, PoolRelief, PressureInfo, Result, Scenario, Shares } from './types.js';
 
-/** The order scenarios run and are shown in. */
-export const SCENARIO_ORDER: readonly Scenario[] = ['seed', 'mix', 'touch', 'sync-private', 'sync-shared', 'workers', 'pressure', 'share'];
-
+/** Each scenario's title, in the order the scenarios are shown. */
 export const SCENARIO_TITLES: Record<Scenario, string> = {
   seed: 'seed loop: allocate + close the same size',
   mix: 'camera-like: 1080p and 4K NV12 frames with 4 KiB metadata buffers, several alive at once',
@@ -16,9 +14,8 @@ export const SCENARIO_TITLES: Record<Scenario, string> = {
   pressure: 'seed loop while another process holds most free memory',
   share: 'per frame: allocate, send the fd to a consumer process, it reads and closes it, then close (the pool recycles)',
 };
-
+export const SCENARIO_ORDER = Object.keys(SCENARIO_TITLES) as Scenario[];
 export const COST_NAMES: Record<Cost, string> = { 'kernel-zero': 'zeroing in the kernel', 'user-zero': 'zeroing in userspace', syscalls: 'system calls', js: 'JavaScript' };
-
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
 /** `4K`, `1M`, `1.5M`, `4096` → bytes. */
@@ -46,10 +43,8 @@ export function formatBytes(bytes: number): string {
 
 /** A size in a scenario's column: the mix's is the mean of its pattern. */
 export const sizeText = (scenario: Scenario, size: number): string => (scenario === 'mix' ? `mix (mean ${formatSize(size)})` : formatSize(size));
-
 /** `×0.92`, `×12.4`, `×2605`. */
 export const formatRatio = (x: number): string => `×${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}`;
-
 /** `[0.85–1.10]`. */
 export const spreadText = (s: { min: number; max: number }): string => `[${formatRatio(s.min).slice(1)}–${formatRatio(s.max).slice(1)}]`;
 
@@ -107,10 +102,9 @@ export function formatShares(shares: Shares): string {
     .join(', ');
 }
 
-/** The calibration figures as rows: what, here, host, and the inflation (here ÷ host in time). */
-export function calibrationRows(cal: Pick<Calibration, 'here' | 'host'>): Array<{ what: string; here: string; host: string; factor: string }> {
-  const { here, host } = cal;
-  const gb = (v?: number) => (v === undefined ? '' : v >= 10 ? `${v.toFixed(1)} GB/s` : `${v.toPrecision(3)} GB/s`);
+/** The calibration figures as rows: what, here, host, and here ÷ host in time (for a bandwidth, host ÷ here). */
+export function calibrationRows({ here, host }: Pick<Calibration, 'here' | 'host'>): Array<{ what: string; here: string; host: string; factor: string }> {
+  const gb = (v?: number) => (v === undefined ? '' : `${v >= 10 ? v.toFixed(1) : v.toPrecision(3)} GB/s`);
   const ns = (v?: number) => (v === undefined ? '' : v >= 1000 ? `${(v / 1000).toPrecision(3)} µs` : `${v.toPrecision(3)} ns`);
   const mib = `${Math.round(here.zeroBytes / 2 ** 20)} MiB`;
   const rows = [
@@ -123,9 +117,8 @@ export function calibrationRows(cal: Pick<Calibration, 'here' | 'host'>): Array<
   ] as const;
   return rows.map(([what, key, unit]) => {
     const [a, b] = [here[key], host?.[key]];
-    // In time: a bandwidth's factor is host ÷ here.
-    const x = a === undefined || b === undefined ? undefined : unit === gb ? b / a : a / b;
-    return { what, here: unit(a), host: unit(b), factor: x === undefined || !Number.isFinite(x) ? '' : `×${x >= 10 ? x.toFixed(0) : x.toFixed(1)}` };
+    const x = a === undefined || b === undefined ? NaN : unit === gb ? b / a : a / b;
+    return { what, here: unit(a), host: unit(b), factor: Number.isFinite(x) ? `×${x >= 10 ? x.toFixed(0) : x.toFixed(1)}` : '' };
   });
 }
 
@@ -157,26 +150,21 @@ export function calibrationText(report: Pick<BenchReport, 'calibration' | 'machi
 /** The pressure scenario's lines: what made the pressure, the stall it caused, and what the pools gave back. */
 export function pressureText(p: PressureInfo): string[] {
   const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
-  const stall = p.stallUs !== undefined ? `; memory stall (PSI some, system-wide) grew ${ms(p.stallUs)}` : '';
-  const events = p.cgroupEvents && (Object.entries(p.cgroupEvents).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none');
-  const head =
-    p.source === 'cgroup'
-      ? `pressure: a child read ${p.file} over and over in a memory cgroup of ${formatBytes(p.cgroupLimitBytes ?? 0)} (` +
-        `${[...(p.passes !== undefined ? [`${p.passes} passes`] : []), ...(events ? [`cgroup memory.events: ${events}`] : [])].join('; ')})` +
-        `${stall}${p.cgroupStallUs !== undefined ? `, the cgroup's own ${ms(p.cgroupStallUs)}` : ''}${p.hogLost ? '; the child was gone before the end' : ''}`
-      : `pressure: another process held ${formatBytes(p.heldBytes ?? 0)} of ${formatBytes(p.availableBefore)} available${stall}${p.hogLost ? '; the OOM killer took it' : ''}`;
-  const pools = (p.pools ?? []).map(
-    (r) =>
-      `  ${r.label}: ${r.levels.map((l) => `${l.level} ${l.pressureEvents} pressure event${l.pressureEvents === 1 ? '' : 's'}, ${formatBytes(l.trimmedBytes)} trimmed`).join('; ')}` +
-      (r.variant === 'system-cold' ? ' (its pool is also emptied before every call, by design)' : ''),
-  );
-  return [head, ...(p.pools?.length === 0 ? ['  no pooling heap ran in it'] : pools)];
+  const events = p.cgroupEvents && `cgroup memory.events: ${Object.entries(p.cgroupEvents).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`;
+  const what = p.source === 'cgroup'
+    ? `a child read ${p.file} over and over in a memory cgroup of ${formatBytes(p.cgroupLimitBytes ?? 0)} (${[p.passes !== undefined && `${p.passes} passes`, events].filter(Boolean).join('; ')})`
+    : `another process held ${formatBytes(p.heldBytes ?? 0)} of ${formatBytes(p.availableBefore)} available`;
+  const stall = p.stallUs !== undefined ? `; memory stall (PSI some, system-wide) grew ${ms(p.stallUs)}${p.cgroupStallUs !== undefined ? `, the cgroup's own ${ms(p.cgroupStallUs)}` : ''}` : '';
+  const lost = p.hogLost ? (p.source === 'cgroup' ? '; the child was gone before the end' : '; the OOM killer took it') : '';
+  const pool = (r: PoolRelief) =>
+    `  ${r.label}: ${r.levels.map((l) => `${l.level} ${l.pressureEvents} pressure event${l.pressureEvents === 1 ? '' : 's'}, ${formatBytes(l.trimmedBytes)} trimmed`).join('; ')}` +
+    (r.variant === 'system-cold' ? ' (its pool is also emptied before every call, by design)' : '');
+  return [`pressure: ${what}${stall}${lost}`, ...(p.pools?.length === 0 ? ['  no pooling heap ran in it'] : (p.pools ?? []).map(pool))];
 }
 
 /**
- * `main` with the results of `other` (a run on another kernel, such as the CMA test kernel) for the heaps `main`
- * has none of. Each keeps its own run's ratio, to that run's kernel heap, and names its kernel; the heaps are no
- * longer listed as skipped. `other`'s kernel heap rows are left out.
+ * `main` with the results of `other` (a run on another kernel, such as the CMA test kernel) for the heaps `main` has none of. Each keeps its own
+ * run's ratio, to that run's kernel heap, and names its kernel; the heaps are no longer listed as skipped. `other`'s kernel heap rows are left out.
  */
 export function mergeRuns(main: BenchReport, other: BenchReport): BenchReport {
   const have = new Set(main.results.map((r) => r.variant));

@@ -15,13 +15,12 @@ export function median(xs: readonly number[]): number {
 }
 
 export const spreadOf = (xs: readonly number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
-
 /** Values on both sides of 1: which of the two is faster is not settled. */
 export const crossesOne = (s: Pick<Spread, 'min' | 'max'>): boolean => s.min < 1 && s.max > 1;
 
 /**
- * Round `round`'s order (0 is the warm-up): item `round` (mod the count) first, the others following in the list's
- * order in even rounds and in reverse in odd ones, so that each runs first and last and follows a different neighbour.
+ * Round `round`'s order (0 is the warm-up): item `round` (mod the count) first, the others following in the list's order in even rounds and in
+ * reverse in odd ones, so that each runs first and last and follows a different neighbour.
  */
 export function roundOrder<T>(items: readonly T[], round: number): T[] {
   const rotate = (k: number) => [...items.slice(k % items.length), ...items.slice(0, k % items.length)];
@@ -56,9 +55,8 @@ export function roundRatios(kernel: readonly number[], heap: readonly number[]):
 }
 
 /**
- * Each result's ratio to the kernel heap's result of the same scenario and size: with rounds, the median of the
- * per-round ratios to the kernel's turns around each of its own, with their spread (and the same from the rounds'
- * means); otherwise the ratio of the two ns/call.
+ * Each result's ratio to the kernel heap's result of the same scenario and size: with rounds, the median of the per-round ratios to the kernel's
+ * turns around each of its own, with their spread (and the same from the rounds' means); otherwise the ratio of the two ns/call.
  */
 export function addRatios(results: Result[]): void {
   for (const r of results) {

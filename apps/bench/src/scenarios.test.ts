@@ -1,10 +1,9 @@
 // The plan on this machine (the host has neither dma-buf heaps nor udmabuf: every heap is skipped, with why),
 // and the pure parts of the scenarios.
 import { describe, expect, it } from 'vitest';
-import { MIX_MEAN_SIZE, MIX_PATTERN, type Samples } from './loops.js';
+import { mergeSamples, MIX_MEAN_SIZE, MIX_PATTERN, type Samples } from './loops.js';
 import { plan, roundResults, SCENARIO_NAMES, SCENARIOS, type Task } from './scenarios.js';
 import { VARIANTS } from './variants.js';
-import { mergeSamples } from './workers.js';
 
 describe('the plan', () => {
   it('lists the heaps that cannot run here, each once, with the reason', () => {

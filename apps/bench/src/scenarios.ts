@@ -10,15 +10,13 @@ import { countersSince, inTestBed, poolCounters, startPressure, thrashFile, type
 import { referenceAround, roundOrder, sandwiched } from './rounds.js';
 import type { BenchReport, Failure, LoopOptions, PoolCounters, PoolRelief, Result, RoundOptions, Scenario, Skipped } from './types.js';
 import { VARIANTS, type Variant, type VariantKind } from './variants.js';
-import { mergeSamples, WorkerGang } from './workers.js';
 
-/** A scenario as chosen on the command line (`sync` gives two scenario values); `heaps`: its own unless `--heaps`. */
+/** A scenario as chosen on the command line (`sync` gives two); `heaps`: its own unless `--heaps`; `sizes`: its own, not the `--sizes`. */
 export interface ScenarioDef {
   name: string;
   emits: Scenario[];
   kinds: VariantKind[];
   heaps: 'all' | string[];
-  /** Its sizes, when not the `--sizes` (scenarios other than seed: those up to 8 MiB unless --full or --sizes). */
   sizes?: number[];
   setup?(ctx: RunContext): Promise<void>;
   teardown?(ctx: RunContext): Promise<void>;
@@ -28,59 +26,60 @@ export interface ScenarioDef {
 /** One run; in the seed loop's rounds, one heap's turn (round 0: the untimed warm-up); `endsSize`: the last turn at its size. */
 export interface Task { def: ScenarioDef; scenario: Scenario; variant: Variant; size: number; round?: number; rounds?: number; endsSize?: boolean }
 
+/**
+ * `pressureMs`: the pressure runs' least length, so that the pools' PSI monitors (one sample a second) see them; `heaps`: the scenario's, each opened
+ * on first use and kept (pools warm between turns) until it ends; `relief`: what their pools gave back.
+ */
 export interface RunContext {
   loop: LoopOptions;
   rounds?: RoundOptions;
-  /** The pressure runs' least length, ms, so that the pools' PSI monitors (one sample a second) see them. */
-  pressureMs?: number;
+  pressureMs: number;
   otherSizes: number[];
   info: BenchReport['scenarioInfo'];
-  /** The scenario's heaps, each opened on first use and kept (pools warm between turns) until the scenario ends. */
   heaps?: Map<Variant, { heap: Heap; counters: PoolCounters[] }>;
   relief?: PoolRelief[];
-  gang?: WorkerGang;
+  gang?: loops.WorkerGang;
   pressure?: PressureSource;
   consumer?: { child: ChildProcess; channel: FdChannel };
 }
 
 /** The heap every ratio is to, and whose turns surround every other heap's in the seed loop's rounds. */
-export const REFERENCE = 'kernel';
-export const WORKER_THREADS = 2;
-
+const REFERENCE = 'kernel';
+const WORKER_THREADS = 2;
 /** The key a task's time is remembered under: a heap at a size in a scenario (the same in every round). */
 export const taskKey = (t: { scenario: Scenario; size: number; variant: { id: string } }): string => `${t.scenario}|${t.variant.id}|${t.size}`;
 
 /** What a task is expected to take before it ran, ms (its time cap): the progress bar's first estimate. */
 export const estimateMs = (ctx: Pick<RunContext, 'loop' | 'rounds' | 'pressureMs'>, t: Task): number =>
-  t.round !== undefined && ctx.rounds ? ctx.rounds.roundMs : t.scenario === 'pressure' ? Math.max(ctx.loop.maxMs, ctx.pressureMs ?? 0) : ctx.loop.maxMs;
+  t.round !== undefined && ctx.rounds ? ctx.rounds.roundMs : t.scenario === 'pressure' ? Math.max(ctx.loop.maxMs, ctx.pressureMs) : ctx.loop.maxMs;
 
 const countersOf = (heap: Heap) => poolCounters(heap.stats() as unknown as Record<string, unknown>);
 
-function heapOf(ctx: RunContext, v: Variant): Heap {
+/** Runs `measure` on the task's heap, opened on first use within the scenario (as the seed's loop opens its heap once). */
+const onHeap = (measure: (heap: Heap, ctx: RunContext, t: Task) => Promise<loops.Samples>) => (ctx: RunContext, t: Task) => {
   const heaps = (ctx.heaps ??= new Map());
-  if (!heaps.has(v)) {
-    const heap = v.open!();
-    heaps.set(v, { heap, counters: countersOf(heap) });
+  if (!heaps.has(t.variant)) {
+    const heap = t.variant.open!();
+    heaps.set(t.variant, { heap, counters: countersOf(heap) });
   }
-  return heaps.get(v)!.heap;
-}
+  return measure(heaps.get(t.variant)!.heap, ctx, t);
+};
 
 /** Closes one variant's heap (its state is unknown after a failure), or all of them, noting what their pools gave back. */
 function closeHeaps(ctx: RunContext, only?: Variant): void {
-  for (const [v, open] of [...(ctx.heaps ?? [])].filter(([v]) => !only || v === only)) {
+  for (const [v, { heap, counters }] of [...(ctx.heaps ?? [])].filter(([v]) => !only || v === only)) {
     ctx.heaps!.delete(v);
     try {
-      const levels = countersSince(open.counters, countersOf(open.heap));
+      const levels = countersSince(counters, countersOf(heap));
       if (levels.length) (ctx.relief ??= []).push({ variant: v.id, label: v.label, levels });
     } finally {
-      open.heap.close();
+      heap.close(); // (after a failure its stats may throw too)
     }
   }
 }
 
 /** The heaps most worth comparing beyond the seed loop: the reference, systemHeap() as shipped, the pools. */
 const MAIN_HEAPS = ['kernel', 'skipsync', 'pool-kernel', 'pool-system', 'cma-heap', 'pool-cma'];
-const heapRun = (fn: (heap: Heap, ctx: RunContext, t: Task) => Promise<loops.Samples>) => (ctx: RunContext, t: Task) => fn(heapOf(ctx, t.variant), ctx, t);
 
 export const SCENARIOS: ScenarioDef[] = [
   {
@@ -90,52 +89,43 @@ export const SCENARIOS: ScenarioDef[] = [
       const loop = r ? { iterations: r.iterations, maxMs: r.roundMs, warmup: 0, minIterations: r.minIterations } : ctx.loop;
       if (t.variant.kind === 'c-loop') return loops.seedInCSamples(t.size, loop, r !== undefined);
       if (t.variant.kind === 'fresh-udmabuf') return loops.freshUdmabufSamples(t.size, loop);
-      return loops.seedSamples(heapOf(ctx, t.variant), t.size, loop, { cold: t.variant.cold === true });
+      return onHeap((heap) => loops.seedSamples(heap, t.size, loop, { cold: t.variant.cold }))(ctx, t);
     },
   },
   {
     name: 'mix', emits: ['mix'], kinds: ['heap'], heaps: MAIN_HEAPS, sizes: [loops.MIX_MEAN_SIZE],
     setup: async (ctx) => void (ctx.info.mix = { pattern: [...loops.MIX_PATTERN], live: loops.MIX_LIVE }),
-    run: heapRun((heap, ctx) => loops.mixSamples(heap, ctx.loop)),
+    run: onHeap((heap, ctx) => loops.mixSamples(heap, ctx.loop)),
   },
-  { name: 'touch', emits: ['touch'], kinds: ['heap'], heaps: MAIN_HEAPS, run: heapRun((heap, ctx, t) => loops.seedSamples(heap, t.size, ctx.loop, { touch: true })) },
+  { name: 'touch', emits: ['touch'], kinds: ['heap'], heaps: MAIN_HEAPS, run: onHeap((heap, ctx, t) => loops.seedSamples(heap, t.size, ctx.loop, { touch: true })) },
   {
     name: 'sync', emits: ['sync-private', 'sync-shared'], kinds: ['heap'], heaps: ['kernel', 'pagepool', 'skipsync', 'pool-kernel', 'pool-system', 'cma-heap'],
-    run: heapRun((heap, ctx, t) => loops.syncSamples(heap, t.size, t.scenario === 'sync-shared', ctx.loop)),
+    run: onHeap((heap, ctx, t) => loops.syncSamples(heap, t.size, t.scenario === 'sync-shared', ctx.loop)),
   },
   {
     name: 'pressure', emits: ['pressure'], kinds: ['heap'], heaps: ['kernel', 'skipsync', 'system-cold', 'pool-kernel', 'pool-system'],
     async setup(ctx) {
-      delete ctx.relief;
       // In the test bed, real reclaim in a memory cgroup of its own. Elsewhere, leave just what the heaps keep in reserve
       // (they refuse allocations below it rather than let the OOM killer in), room for two of the largest buffers and
       // 64 MiB of slack (with 24 MiB a pool that still held its smaller sizes was refused at 32 MiB in a full run).
       ctx.pressure = await startPressure(inTestBed() ? { file: thrashFile() } : { reserveBytes: DEFAULT_RESERVE + 64 * 2 ** 20 + 2 * Math.max(...ctx.otherSizes) });
     },
     async teardown(ctx) {
-      const pools = ctx.relief ?? [];
-      delete ctx.relief; // the heaps of later scenarios are not this one's
-      if (ctx.pressure) ctx.info.pressure = { ...(await ctx.pressure.stop()), pools };
+      if (ctx.pressure) ctx.info.pressure = { ...(await ctx.pressure.stop()), pools: ctx.relief ?? [] };
       delete ctx.pressure;
     },
-    run: heapRun((heap, ctx, t) => loops.seedSamples(heap, t.size, { ...ctx.loop, maxMs: Math.max(ctx.loop.maxMs, ctx.pressureMs ?? 0) }, { cold: t.variant.cold === true, yields: true })),
+    run: onHeap((heap, ctx, t) => loops.seedSamples(heap, t.size, { ...ctx.loop, maxMs: Math.max(ctx.loop.maxMs, ctx.pressureMs) }, { cold: t.variant.cold, yields: true })),
   },
   {
     name: 'workers', emits: ['workers'], kinds: ['heap', 'c-loop'], heaps: ['kernel', 'kernel-c', 'skipsync', 'pool-kernel', 'pool-system'],
-    async setup(ctx) {
-      ctx.gang ??= new WorkerGang(WORKER_THREADS);
-      ctx.info.workers = { threads: WORKER_THREADS };
-    },
-    async teardown(ctx) {
-      await ctx.gang?.close();
-      delete ctx.gang;
-    },
+    setup: async (ctx) => void (ctx.gang = new loops.WorkerGang(WORKER_THREADS)),
+    teardown: async (ctx) => void (await ctx.gang?.close()),
     async run(ctx, t) {
       try {
-        return mergeSamples(await ctx.gang!.run(t.variant.id, t.size, ctx.loop));
+        return loops.mergeSamples(await ctx.gang!.run(t.variant.id, t.size, ctx.loop));
       } catch (err) {
         await ctx.gang!.close(); // a thread that failed may still be busy: the next run gets fresh ones
-        ctx.gang = new WorkerGang(WORKER_THREADS);
+        ctx.gang = new loops.WorkerGang(WORKER_THREADS);
         throw err;
       }
     },
@@ -149,28 +139,24 @@ export const SCENARIOS: ScenarioDef[] = [
       closeFd(theirs);
       ctx.consumer = { child, channel: FdChannel.fromFd(ours) };
     },
-    async teardown(ctx) {
-      const c = ctx.consumer;
-      delete ctx.consumer;
+    async teardown({ consumer: c }) {
       c?.channel.close();
       if (c && c.child.exitCode === null) await new Promise((resolve) => c.child.once('exit', resolve));
     },
-    run: heapRun((heap, ctx, t) => {
-      const { channel } = ctx.consumer!;
-      return loops.shareSamples(heap, t.size, ctx.loop, async (buffer) => {
-        await sendBuffers(channel, [{ buffer }]);
-        return (await channel.receive()).data[0]!;
-      });
-    }),
+    run: onHeap((heap, { consumer, loop }, t) =>
+      loops.shareSamples(heap, t.size, loop, async (buffer) => {
+        await sendBuffers(consumer!.channel, [{ buffer }]);
+        return (await consumer!.channel.receive()).data[0]!;
+      }),
+    ),
   },
 ];
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
 /**
- * The runs, in order: by scenario, then heap, then size; with the heaps that cannot run here, and why. With `rounds`,
- * the seed loop runs by size, then round (0: the warm-up), then heap in the round's order, the kernel heap's turn
- * before each heap and after the last.
+ * The runs, in order: by scenario, then heap, then size; with the heaps that cannot run here, and why. With `rounds`, the seed loop runs by size,
+ * then round (0: the warm-up), then heap in the round's order, the kernel heap's turn before each heap and after the last.
  */
 export function plan(scenarios: string[], heaps: string[] | undefined, sizes: number[], otherSizes = sizes, rounds = 0): { tasks: Task[]; skipped: Skipped[] } {
   const tasks: Task[] = [];
@@ -183,23 +169,23 @@ export function plan(scenarios: string[], heaps: string[] | undefined, sizes: nu
       return !reason;
     });
     const reference = runnable.find((v) => v.id === REFERENCE);
-    if (def.name === 'seed' && rounds > 0) {
+    if (def.name !== 'seed' || rounds === 0) {
+      for (const variant of runnable) for (const scenario of def.emits) for (const size of def.sizes ?? (def.name === 'seed' ? sizes : otherSizes)) tasks.push({ def, scenario, variant, size });
+    } else {
       for (const size of sizes) {
         for (let round = 0; round <= rounds; round++) {
           const order = sandwiched(roundOrder(runnable.filter((v) => v !== reference), round), reference);
           order.forEach((variant, i) => tasks.push({ def, scenario: 'seed', variant, size, round, rounds, ...(round === rounds && i === order.length - 1 ? { endsSize: true } : {}) }));
         }
       }
-    } else {
-      for (const variant of runnable) for (const scenario of def.emits) for (const size of def.sizes ?? (def.name === 'seed' ? sizes : otherSizes)) tasks.push({ def, scenario, variant, size });
     }
   }
   return { tasks, skipped: [...skipped.values()] };
 }
 
 /**
- * A size's timed turns (in the order they ran) as one result per heap: calls and times summed over its turns, each
- * turn's median call and mean in `rounds` and `roundMeans`, the reference's turns around each in `reference`.
+ * A size's timed turns (in the order they ran) as one result per heap: calls and times summed over its turns, each turn's median call and mean in
+ * `rounds` and `roundMeans`, the reference's turns around each in `reference`.
  */
 export function roundResults(turns: ReadonlyArray<{ task: Task; samples: loops.Samples }>, iterations: number): Result[] {
   const figures = turns.map(({ task, samples }) => ({ key: taskKey(task), ...loops.turnFigures(samples) }));
@@ -220,14 +206,14 @@ export function roundResults(turns: ReadonlyArray<{ task: Task; samples: loops.S
 export interface RunHooks { step(t: Task): void; done(t: Task, ms?: number): void; failed(t: Task, f: Failure): void; result(r: Result): void }
 
 /**
- * Runs the tasks in order, each scenario's set-up before its first task and its tear-down after its last. A run that
- * throws (a heap refusing an allocation under memory pressure, say) is a failure and the others go on (in rounds,
- * that heap's turns at that size are dropped and its later ones not run); a set-up that throws ends the benchmark.
- * Results come back by scenario, heap (as listed in VARIANTS), then size.
+ * Runs the tasks in order, each scenario's set-up before its first task and its tear-down after its last. A run that throws (a heap refusing an
+ * allocation under memory pressure, say) is a failure and the others go on (in rounds, that heap's turns at that size are dropped and its later ones
+ * not run); a set-up that throws ends the benchmark. Results come back by scenario (as planned), heap (as listed in VARIANTS), then size.
  */
 export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks): Promise<{ results: Result[]; failures: Failure[] }> {
   const results: Result[] = [];
   const failures: Failure[] = [];
+  const failed = (t: { scenario: Scenario; size: number; variant: string }) => failures.some((f) => f.scenario === t.scenario && f.variant === t.variant && f.size === t.size);
   let turns: Array<{ task: Task; samples: loops.Samples }> = [];
   let current: ScenarioDef | undefined;
   // Warm up the JavaScript paths every heap shares (untimed), so that the first run does not pay for the JIT on everyone's behalf.
@@ -237,15 +223,15 @@ export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks):
   } finally {
     kernel?.close();
   }
-  const failed = (key: string) => failures.some((f) => taskKey({ ...f, variant: { id: f.variant } }) === key);
   try {
     for (const t of tasks) {
       if (t.def !== current) {
         closeHeaps(ctx);
         await current?.teardown?.(ctx);
+        delete ctx.relief;
         await (current = t.def).setup?.(ctx);
       }
-      if (failed(taskKey(t))) hooks.done(t);
+      if (failed({ ...t, variant: t.variant.id })) hooks.done(t);
       else {
         hooks.step(t);
         const t0 = Date.now();
@@ -270,20 +256,17 @@ export async function runTasks(tasks: Task[], ctx: RunContext, hooks: RunHooks):
       }
       if (t.endsSize) {
         // The reference's turns before a failure still stand around the others'; the failed heap's own are dropped.
-        const ended = roundResults(turns, ctx.rounds!.iterations).filter((r) => !failed(taskKey({ ...r, variant: { id: r.variant } })));
-        results.push(...ended);
-        for (const r of ended) hooks.result(r);
+        for (const r of roundResults(turns, ctx.rounds!.iterations).filter((x) => !failed(x))) {
+          results.push(r);
+          hooks.result(r);
+        }
         turns = [];
       }
     }
   } finally {
     closeHeaps(ctx);
     await current?.teardown?.(ctx);
-    await ctx.gang?.close();
-    delete ctx.gang;
   }
-  const emitted = SCENARIOS.flatMap((d) => d.emits);
-  const rank = (r: Result) => emitted.indexOf(r.scenario) * VARIANTS.length + VARIANTS.findIndex((v) => v.id === r.variant);
-  results.sort((a, b) => rank(a) - rank(b) || a.size - b.size); // (rounds finish in rotating order)
-  return { results, failures };
+  const rank = (r: Result) => tasks.findIndex((t) => t.scenario === r.scenario) * VARIANTS.length + VARIANTS.findIndex((v) => v.id === r.variant);
+  return { results: results.sort((a, b) => rank(a) - rank(b) || a.size - b.size), failures };
 }

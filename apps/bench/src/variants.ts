@@ -9,18 +9,8 @@ import { systemHeap, type SystemHeapOptions } from '@dmaheap/system-heap';
 export type VariantKind = 'heap' | 'c-loop' | 'fresh-udmabuf';
 export type VariantGroup = 'kernel' | 'seed' | 'pool' | 'raw' | 'cma';
 
-export interface Variant {
-  id: string;
-  label: string;
-  kind: VariantKind;
-  /** `kernel`, `seed` (the per-patch progression), `pool`, `raw`, `cma`: the JSON's `group`. */
-  group: VariantGroup;
-  /** Why it cannot run on this machine, or undefined when it can. */
-  skip(): string | undefined;
-  open?(): Heap;
-  /** The pool is emptied before every (untimed) call. */
-  cold?: boolean;
-}
+/** A heap: `group` (the JSON's): `kernel`, `seed` (the per-patch progression), `pool`, `raw`, `cma`; `skip`: why it cannot run here; `cold`: its pool emptied before every (untimed) call. */
+export interface Variant { id: string; label: string; kind: VariantKind; group: VariantGroup; skip(): string | undefined; open?(): Heap; cold?: boolean }
 
 const hasUdmabuf = () => (existsSync('/dev/udmabuf') ? undefined : 'no /dev/udmabuf on this kernel');
 const hasSystemHeap = () => (listDmaHeaps().includes('system') ? undefined : 'no /dev/dma_heap/system on this kernel');
@@ -49,9 +39,3 @@ export const VARIANTS: Variant[] = [
   { id: 'cma-heap', label: 'cmaHeap()', kind: 'heap', group: 'cma', skip: needsCma, open: () => cmaHeap() },
   { id: 'pool-cma', label: 'bufferPool(cmaHeap())', kind: 'heap', group: 'cma', skip: needsCma, open: () => bufferPool(cmaHeap()) },
 ];
-
-export function variant(id: string): Variant {
-  const v = VARIANTS.find((x) => x.id === id);
-  if (!v) throw new Error(`unknown heap ${id}; heaps: ${VARIANTS.map((x) => x.id).join(', ')}`);
-  return v;
-}

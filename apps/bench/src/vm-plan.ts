@@ -5,7 +5,6 @@
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 const CMA_HEAPS = ['cma', 'cma-heap', 'pool-cma'];
-const ARCHES = ['x64', 'arm64'] as const;
 
 /** The value of `--name V` or `--name=V` in args. */
 export function optionValue(args: readonly string[], name: string): string | undefined {
@@ -28,42 +27,24 @@ export function writableDirs(root: string, dirs: readonly string[]): string[] {
   return out;
 }
 
+/** A boot: the stock kernel's (every heap but the CMA ones), the CMA kernel's, or the arm64 kernel's (all); what runInVm gets (the caller fills in the kernel); its JSON. */
 export interface VmRunPlan {
-  /** The stock kernel's boot (every heap but the CMA ones), the CMA kernel's, or the arm64 kernel's (all). */
   boot: 'stock' | 'cma' | 'arm64';
-  /** What runInVm gets (the caller fills in the kernel of the CMA and arm64 boots). */
   options: { command: string[]; cwd: string; writable: string[]; memory: string; cmdline?: string; env: Record<string, string>; timeoutMs: number };
-  /** Where this boot's JSON lands, absolute. */
   json: string;
 }
 
-export interface BenchPlan {
-  arch: (typeof ARCHES)[number];
-  quick: boolean;
-  memory: string;
-  /** The host's calibration figures, written on the host first and read by every boot; and the argv that writes them. */
-  hostCalibration: string;
-  calibrate: string[];
-  /** Directories to make on the host before booting (the guest cannot make mount points). */
-  mkdirs: string[];
-  runs: VmRunPlan[];
-  /** The CMA boot's heaps (none: no CMA boot). */
-  cmaHeaps: string[];
-  /** The `--render … --merge …` argv run on the host after both boots, and the two JSON files it needs. */
-  merge?: string[];
-  mergeInputs?: [string, string];
-}
-
 /**
- * `cmaCmdline`: the CMA kernel's command line addition (`cma=256M`); `progressLines`: the guest prints `@@progress`
- * lines (the host draws the bar); `cli`: the benchmark's argv prefix.
+ * The boots, and around them: the host's calibration (`calibrate` writes `hostCalibration`, every boot reads it), the
+ * directories to make first (the guest cannot make mount points), the merge (`--render … --merge …`) of the CMA boot's heaps.
+ * `cmaCmdline`: the CMA kernel's command line addition (`cma=256M`); `progressLines`: the guest prints `@@progress` lines.
  */
-export function planBench(argv: readonly string[], o: { root: string; cmaCmdline: string; progressLines: boolean; cli?: string[] }): BenchPlan {
-  const cli = o.cli ?? ['node', 'apps/bench/dist/cli.js'];
+export function planBench(argv: readonly string[], o: { root: string; cmaCmdline: string; progressLines: boolean }) {
+  const cli = ['node', 'apps/bench/dist/cli.js'];
   const root = resolve(o.root);
   const abs = (p: string) => resolve(root, p);
-  const arch = (optionValue(argv, 'arch') ?? 'x64') as BenchPlan['arch'];
-  if (!ARCHES.includes(arch)) throw new Error(`--arch ${arch}: the test bed boots ${ARCHES.join(' or ')} guests`);
+  const arch = optionValue(argv, 'arch') ?? 'x64';
+  if (!['x64', 'arm64'].includes(arch)) throw new Error(`--arch ${arch}: the test bed boots x64 or arm64 guests`);
   let args = withoutOption(argv, 'arch');
   const json = optionValue(args, 'json') ?? (arch === 'arm64' ? 'bench-results/bench-arm64.json' : 'bench-results/bench.json');
   if (!optionValue(args, 'json')) args.push('--json', json);
@@ -79,19 +60,19 @@ export function planBench(argv: readonly string[], o: { root: string; cmaCmdline
   args = withOption(args, 'host-calibration', hostCalibration);
   const mkdirs = [...new Set([dirname(abs(json)), ...(html ? [dirname(abs(html))] : []), dirname(abs(cmaJson))])];
   const base = { cwd: root, writable: writableDirs(root, mkdirs), memory, env: (o.progressLines ? { DMAHEAP_PROGRESS: 'lines' } : {}) as Record<string, string>, timeoutMs: 60 * 60_000 };
-  const plan: BenchPlan = { arch, quick, memory, hostCalibration, calibrate: [...cli, '--calibrate', hostCalibration], mkdirs, runs: [], cmaHeaps };
-  // The arm64 test kernel has the system heap, CMA (with the caller's cma=) and udmabuf: every heap in one boot.
-  if (arch === 'arm64') plan.runs.push({ boot: 'arm64', options: { ...base, command: [...cli, ...args], cmdline: o.cmaCmdline }, json: abs(json) });
-  else if (stockHeaps?.length !== 0) plan.runs.push({ boot: 'stock', options: { ...base, command: [...cli, ...args] }, json: abs(json) });
-  if (cmaHeaps.length) {
-    // The kernel heap runs again in this boot: the CMA heaps' ratios are to it, measured side by side.
-    let cmaArgs = withOption(withOption(args, 'heaps', ['kernel', ...cmaHeaps].join(',')), 'json', cmaJson);
-    if (cmaJson !== json) cmaArgs = withOption(cmaArgs, 'html', cmaJson.replace(/\.json$/, '.html'));
-    plan.runs.push({ boot: 'cma', options: { ...base, command: [...cli, ...cmaArgs], cmdline: o.cmaCmdline }, json: abs(cmaJson) });
-    if (cmaJson !== json) {
-      plan.merge = ['--render', abs(json), '--merge', abs(cmaJson), ...(html ? ['--html', abs(html)] : [])];
-      plan.mergeInputs = [abs(json), abs(cmaJson)];
-    }
-  }
-  return plan;
+  const run = (boot: VmRunPlan['boot'], runArgs: string[], out: string): VmRunPlan => ({
+    boot,
+    options: { ...base, command: [...cli, ...runArgs], ...(boot === 'stock' ? {} : { cmdline: o.cmaCmdline }) },
+    json: abs(out),
+  });
+  // The arm64 test kernel has the system heap, CMA (with the caller's cma=) and udmabuf: every heap in one boot. Elsewhere
+  // the kernel heap runs again in the CMA boot: the CMA heaps' ratios are to it, measured side by side.
+  let cmaArgs = withOption(withOption(args, 'heaps', ['kernel', ...cmaHeaps].join(',')), 'json', cmaJson);
+  if (cmaJson !== json) cmaArgs = withOption(cmaArgs, 'html', cmaJson.replace(/\.json$/, '.html'));
+  const runs = arch === 'arm64' ? [run('arm64', args, json)] : [...(stockHeaps?.length !== 0 ? [run('stock', args, json)] : []), ...(cmaHeaps.length ? [run('cma', cmaArgs, cmaJson)] : [])];
+  const merged = cmaHeaps.length > 0 && cmaJson !== json;
+  return {
+    arch, quick, memory, hostCalibration, calibrate: [...cli, '--calibrate', hostCalibration], mkdirs, runs, cmaHeaps,
+    ...(merged ? { merge: ['--render', abs(json), '--merge', abs(cmaJson), ...(html ? ['--html', abs(html)] : [])], mergeInputs: [abs(json), abs(cmaJson)] } : {}),
+  };
 }
