@@ -17,15 +17,8 @@ export interface DatasetTag {
 export interface Dataset { label: string; data: Array<number | null>; backgroundColor: string; dmaheap: DatasetTag; [style: string]: unknown }
 /** A chart: line or bars (across when `across`), its value axis ns on a log scale or a ratio from 0 (`title`), sync charts with one range; its caption. */
 export interface ChartSpec {
-  id: string;
-  caption: string;
-  type: 'line' | 'bar';
-  value: 'ns' | 'ratio';
-  title: string;
-  across?: boolean;
-  range?: [number, number];
-  labels: string[];
-  datasets: Dataset[];
+  id: string; caption: string; type: 'line' | 'bar'; value: 'ns' | 'ratio'; title: string; across?: boolean; range?: [number, number];
+  labels: string[]; datasets: Dataset[];
 }
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22', '#393b79', '#ad494a', '#637939'];
 const SIZE_PALETTE = ['#9ecae1', '#4292c6', '#2171b5', '#08519c', '#08306b', '#6baed6', '#c6dbef'];

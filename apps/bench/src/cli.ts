@@ -148,18 +148,13 @@ async function run(): Promise<void> {
   printTables(results);
 
   const report: BenchReport = {
-    format: FORMAT,
-    date: new Date().toISOString(),
-    machine,
+    format: FORMAT, date: new Date().toISOString(), machine,
     options: {
       sizes, ...loop, scenarios, mode,
       ...(rounds.rounds > 0 ? { rounds } : {}), ...(otherSizes.length !== sizes.length ? { otherSizes } : {}), ...(pressureMs ? { pressureMs } : {}),
     },
     calibration: { here, ...(host ? { host } : {}), dominance: dominance(results) },
-    scenarioInfo: ctx.info,
-    skipped,
-    ...(failures.length ? { failures } : {}),
-    results,
+    scenarioInfo: ctx.info, skipped, ...(failures.length ? { failures } : {}), results,
   };
   console.log('\n' + calibrationText(report) + '\n');
   if (ctx.info.pressure) console.log(pressureText(ctx.info.pressure).join('\n'));

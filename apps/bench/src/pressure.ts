@@ -77,7 +77,7 @@ export async function startPressure(load: { file: string } | { reserveBytes: num
     await closed;
     clearTimeout(killer);
     process.off('exit', onExit);
-    const seen = dir ? { events: parseKeyedCounts(readText(`${dir}/memory.events`)), stallUs: readMemoryStall(`${dir}/memory.pressure`) } : undefined;
+    const seen = dir && existsSync(dir) ? { events: parseKeyedCounts(readFileSync(`${dir}/memory.events`, 'utf8')), stallUs: readMemoryStall(`${dir}/memory.pressure`) } : undefined;
     if (dir && existsSync(dir)) rmdirSync(dir);
     if (mounted) execFileSync('umount', [CGROUP_ROOT]);
     return { lost, seen };
@@ -150,11 +150,3 @@ export const inTestBed = (env: NodeJS.ProcessEnv = process.env): boolean => env[
  * cost it nothing): Chromium's binary (the report's test installs it, about 290 MB), else node's.
  */
 export const thrashFile = (candidates = ['/usr/lib/chromium/chromium', process.execPath]): string => candidates.find((f) => existsSync(f)) ?? process.execPath;
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}

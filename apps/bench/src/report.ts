@@ -56,12 +56,8 @@ export function ratioText(r: Pick<Result, 'ratioToKernel' | 'ratioSpread' | 'rat
 
 /** What the spreads and `?` mean, for under a table (only what it shows). */
 export function flagLegend(results: readonly Result[]): string[] {
-  return [
-    ...(results.some((r) => r.ratioSpread)
-      ? ["×N [a–b]: the median and the least and greatest of the per-round ratios, each the kernel heap's median call ÷ this heap's median call in the same round; ns per call: the mean over every call of every round (the seed's figure)"]
-      : []),
-    ...(results.some((r) => r.ratioCrossesOne) ? ['?: the spread crosses 1, so which of the two is faster is not settled by this run'] : []),
-  ];
+  const spread = "×N [a–b]: the median and the least and greatest of the per-round ratios, each the kernel heap's median call ÷ this heap's median call in the same round; ns per call: the mean over every call of every round (the seed's figure)";
+  return [...(results.some((r) => r.ratioSpread) ? [spread] : []), ...(results.some((r) => r.ratioCrossesOne) ? ['?: the spread crosses 1, so which of the two is faster is not settled by this run'] : [])];
 }
 
 /** A result's name in tables: its label, and the kernel when it ran in another boot. */
