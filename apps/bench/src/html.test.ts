@@ -1,7 +1,10 @@
 // The HTML report in headless Chromium (Debian's `chromium`, driven by playwright-core): it renders offline,
 // every chart holds the numbers of the JSON it was made from, and the page logs no error. The JSON is a real
 // result of `node scripts/bench.mjs --quick --sizes 4K,1M` in the VM (src/fixtures/vm-merged.json): the stock
-// kernel's boot with the CMA kernel's boot merged in, each result, skipped heap and merged boot on one line.
+// kernel's boot with the CMA kernel's boot merged in, each result (and skipped heap, and merged boot) on one line:
+//   node -e 'const r = require("./bench-results/bench.json"), j = JSON.stringify; console.log(`{\n${Object.entries(r).map(([k, v]) =>
+//     Array.isArray(v) && typeof v[0] === "object" ? `  ${j(k)}: [\n${v.map((x) => `    ${j(x)}`).join(",\n")}\n  ]` : `  ${j(k)}: ${j(v)}`).join(",\n")}\n}`)' \
+//     > apps/bench/src/fixtures/vm-merged.json
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
