@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// dmaheap: every dma-buf on this system by process (ls), why a heap cannot be used here (doctor), the
-// benchmark (bench). Arguments are parsed by Node's util.parseArgs.
+// dmaheap: every dma-buf on this system by process (ls), why a heap cannot be used here (doctor). Arguments are
+// parsed by Node's util.parseArgs. (The benchmark is the repository's `npm run bench`, not part of this package.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { planBench, runBench } from './bench.js';
 import { diffSnapshots, type Changes } from './diff.js';
 import { renderDoctor } from './doctor-render.js';
 import { probeKernel } from './doctor-caveats.js';
@@ -24,13 +23,12 @@ export const EXIT = {
   usage: 2,
   /** ls: some process could not be read (the listing is partial); doctor: a problem was found. */
   incomplete: 3,
-  /** ls --pid: no such process; bench: the benchmark cannot run here. */
+  /** ls --pid: no such process. */
   unavailable: 4,
 } as const;
 
 const USAGE = `usage: dmaheap ls [--json] [--pid PID]... [--watch [--interval MS] [--count N]]
        dmaheap doctor [--json]
-       dmaheap bench [--json] [-- BENCHMARK-OPTIONS...]
        dmaheap --help | --version
 
   ls        every dma-buf held by a process (from /proc/*/fdinfo and /proc/*/maps), by process, with exporter,
@@ -38,7 +36,6 @@ const USAGE = `usage: dmaheap ls [--json] [--pid PID]... [--watch [--interval MS
   doctor    the heaps and /dev/udmabuf and whether this user can open them (and the fix), CMA, huge pages,
             kernel caveats (measured here by small probes where they can be), what openHeap('system') and
             openHeap('cma') open here
-  bench     the allocation benchmark (apps/bench of a dmaheap checkout), or how to run it
 
   --json           machine-readable output (--watch: one JSON object per line)
   --pid PID        only these processes (repeat, or PID,PID)
@@ -47,7 +44,7 @@ const USAGE = `usage: dmaheap ls [--json] [--pid PID]... [--watch [--interval MS
   --count N        stop after N refreshes (default: until interrupted)
 
 exit codes: 0 ok; 1 error; 2 bad arguments; 3 ls: some process could not be read, doctor: a problem found;
-            4 ls --pid: no such process, bench: cannot run here`;
+            4 ls --pid: no such process`;
 
 const OPTIONS = {
   json: { type: 'boolean', default: false },
@@ -62,7 +59,6 @@ const OPTIONS = {
 const ALLOWED: Record<string, ReadonlyArray<keyof typeof OPTIONS>> = {
   ls: ['json', 'pid', 'watch', 'interval', 'count', 'help'],
   doctor: ['json', 'help'],
-  bench: ['json', 'help'],
 };
 
 class UsageError extends Error {}
@@ -136,18 +132,6 @@ async function doctor(values: { json: boolean }): Promise<number> {
   return report.problems.length ? EXIT.incomplete : EXIT.ok;
 }
 
-function bench(values: { json: boolean }, args: string[]): number {
-  const plan = planBench({ cwd: process.cwd(), here: import.meta.dirname });
-  if (!plan.runnable) {
-    if (values.json) write(JSON.stringify({ ran: false, ...plan }, null, 2) + '\n');
-    else process.stderr.write(`dmaheap bench: ${plan.how}\n`);
-    return EXIT.unavailable;
-  }
-  if (values.json) throw new UsageError('--json: the benchmark writes its own JSON report (dmaheap bench -- --json FILE)');
-  process.stderr.write(`dmaheap bench: running ${plan.cli} in ${plan.checkout}\n`);
-  return runBench(plan, args);
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals, tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   if (values.version) {
@@ -166,13 +150,11 @@ async function main(argv: string[]): Promise<number> {
     if (t.kind === 'option' && !allowed.includes(t.name as keyof typeof OPTIONS)) throw new UsageError(`${command} takes no --${t.name}`);
   }
   const end = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
-  const rest = tokens.filter((t) => t.kind === 'positional' && t.index > end).map((t) => (t as { value: string }).value);
+  const rest = tokens.filter((t) => t.kind === 'positional' && t.index > end);
   const extra = tokens.filter((t) => t.kind === 'positional' && t.index < end).slice(1);
   if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify((extra[0] as { value: string }).value)}`);
-  if (rest.length && command !== 'bench') throw new UsageError(`${command} takes no arguments after --`);
-  if (command === 'ls') return ls(values);
-  if (command === 'doctor') return doctor(values);
-  return bench(values, rest);
+  if (rest.length) throw new UsageError(`${command} takes no arguments after --`);
+  return command === 'ls' ? ls(values) : doctor(values);
 }
 
 try {

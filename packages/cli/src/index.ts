@@ -23,7 +23,6 @@ export { fixFor, gatherDoctor, nodeDoctorFs, type CmaArea, type DeviceNode, type
 export { caveatsFor, NO_PROBES, probeKernel, type Caveat, type KernelProbes, type ProbeAnswer } from './doctor-caveats.js';
 export { resolveHeaps, type HeapResolutions, type Resolution } from './doctor-registry.js';
 export { renderDoctor } from './doctor-render.js';
-export { findCheckout, planBench, type BenchPlan } from './bench.js';
 
 /** Lists every dma-buf held by a process (or by `pids`), as `dmaheap ls --json` prints it. */
 export { listDmaBufs } from './list.js';
