@@ -4,7 +4,8 @@
 import { once } from 'node:events';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DmaBuf, Heap } from '@dmaheap/core';
-import { addSeals, closeFd, constants, ftruncate, memfdCreate, openDevice, seedLoop, udmabufCreate } from '@dmaheap/native';
+import { addSeals, closeFd, constants, ftruncate, memfdCreate, openDevice, udmabufCreate } from '@dmaheap/native';
+import { seedLoop } from '@dmaheap/vm/rig';
 import { median } from './rounds.js';
 import type { LoopOptions, Percentiles, Result, Scenario } from './types.js';
 import { VARIANTS } from './variants.js';
@@ -121,9 +122,10 @@ export function seedSamples(heap: Heap, size: number, o: LoopOptions, opts: { co
 }
 
 /**
- * The seed loop in C inside the addon: the floor Node's overhead is measured against. `perCall` (the rounds): one
- * allocate + close per native call, timed in C, so that a turn's median call is known. Otherwise a first timed call
- * tells how many more fit the time cap (at least `minIterations` in all), which then run in one native call.
+ * The seed loop in C, in the test bed's rig addon (`@dmaheap/vm/rig`, never published): the floor Node's overhead
+ * is measured against. `perCall` (the rounds): one allocate + close per native call, timed in C, so that a turn's
+ * median call is known. Otherwise a first timed call tells how many more fit the time cap (at least `minIterations`
+ * in all), which then run in one native call.
  */
 export async function seedInCSamples(size: number, o: LoopOptions, perCall: boolean): Promise<Samples> {
   const fd = openDevice('/dev/dma_heap/system');

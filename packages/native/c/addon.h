@@ -108,7 +108,6 @@ BINDING(js_udmabuf_create); BINDING(js_udmabuf_create_list);                    
 BINDING(js_buf_export_sync_file); BINDING(js_buf_import_sync_file);                                   /* sync_file.c */
 BINDING(js_send_fds); BINDING(js_recv_fds); BINDING(js_socket_pair); BINDING(js_socket_type);        /* sockets.c */
 BINDING(js_watch); BINDING(js_unwatch);                                                               /* watch.c */
-BINDING(js_seed_loop);                                                                                /* seed.c */
 #undef BINDING
 
 #endif

@@ -38,7 +38,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"bufExportSyncFile", js_buf_export_sync_file}, {"bufImportSyncFile", js_buf_import_sync_file},
     {"sendFds", js_send_fds}, {"recvFds", js_recv_fds}, {"socketType", js_socket_type}, {"socketPair", js_socket_pair},
     {"watch", js_watch}, {"unwatch", js_unwatch},
-    {"seedLoop", js_seed_loop},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -2,7 +2,7 @@
 // Every function returns a non-negative result or -errno. The addon checks JavaScript types only: an argument of
 // the wrong type, or a missing one, throws a TypeError that names it (code ERR_INVALID_ARG_TYPE); ranges it leaves
 // to the kernel, so call these only through the validating wrappers (fds.ts, dmabuf.ts, mappings.ts, memfd.ts,
-// udmabuf.ts, bench.ts).
+// udmabuf.ts).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -81,8 +81,6 @@ export interface NativeBinding {
   udmabufCreate(devFd: number, memfd: number, offset: number, size: number, flags: number): number;
   /** `items` holds [memfd, offset, size] triples. */
   udmabufCreateList(devFd: number, flags: number, items: Float64Array, count?: number): number;
-  /** Total nanoseconds of `iterations` × (DMA_HEAP_IOCTL_ALLOC + close), or -errno of the first failure. */
-  seedLoop(heapFd: number, len: number, iterations: number): number;
   /** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file fd of the dma-buf's fences for `flags` (DMA_BUF_SYNC_READ/WRITE). */
   bufExportSyncFile(fd: number, flags: number): number;
   /** DMA_BUF_IOCTL_IMPORT_SYNC_FILE. */

@@ -30,7 +30,6 @@ export {
 } from './memfd.js';
 export { readUdmabufLimits, udmabufCreate, udmabufCreateList, type UdmabufItem, type UdmabufLimits } from './udmabuf.js';
 export { listDmaHeaps, openFdCount, readFdInfo, type FdInfo } from './proc.js';
-export { seedLoop } from './bench.js';
 export { MAX_MESSAGE_FDS, recvFds, sendFds, socketPair, socketType, type Received, type SocketType } from './sockets.js';
 export { FdWatcher, waitFd, type Readiness, type WaitOptions } from './watch.js';
 export { exportSyncFile, importSyncFile, waitIdle, waitSyncFile, type FenceAccess } from './sync-file.js';

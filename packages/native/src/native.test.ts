@@ -39,7 +39,6 @@ import {
   readFdInfo,
   readUdmabufLimits,
   sealNames,
-  seedLoop,
   udmabufCreate,
   udmabufCreateList,
 } from './index.js';
@@ -432,7 +431,6 @@ describe('the raw addon checks JavaScript types, and only those', () => {
       ['bufImportSyncFile(fd, 1, "3")', () => raw.bufImportSyncFile!(fd, 1, '3'), '"syncFd" must be a number'],
       ['watch(fd, 1, null)', () => raw.watch!(fd, 1, null), '"callback" must be a function'],
       ['unwatch(42)', () => raw.unwatch!(42), '"handle" must be a handle from watch()'],
-      ['seedLoop(fd, 4096, 1n)', () => raw.seedLoop!(fd, 4096, 1n), '"iterations" must be a number'],
     ];
     const wrong: string[] = [];
     for (const [label, call, message] of cases) {
@@ -515,7 +513,6 @@ describe('dma-buf and udmabuf calls reach the kernel', () => {
     expectSystemError(() => bufSetName(fd, 'frame-0'), shape('ioctl(DMA_BUF_SET_NAME_B)'));
     expectSystemError(() => udmabufCreate(fd, { memfd: m, size: PAGE_SIZE }), shape('ioctl(UDMABUF_CREATE)'));
     expectSystemError(() => udmabufCreateList(fd, [{ memfd: m, size: PAGE_SIZE }, { memfd: m, offset: 0, size: PAGE_SIZE }]), shape('ioctl(UDMABUF_CREATE_LIST)'));
-    expectSystemError(() => seedLoop(fd, PAGE_SIZE, 3), shape('ioctl(DMA_HEAP_IOCTL_ALLOC)'));
     closeFd(fds.shift()!);
     closeFd(fds.shift()!);
     expect(openFdCount()).toBe(before);
@@ -630,7 +627,6 @@ describe('bad input', () => {
       add(`udmabufCreate memfd ${String(v)}`, () => udmabufCreate(fd, { memfd: v as number, size: PAGE_SIZE }), k);
       add(`udmabufCreateList devFd ${String(v)}`, () => udmabufCreateList(v as number, [{ memfd: fd, size: PAGE_SIZE }]), k);
       add(`udmabufCreateList memfd ${String(v)}`, () => udmabufCreateList(fd, [{ memfd: v as number, size: PAGE_SIZE }]), k);
-      add(`seedLoop fd ${String(v)}`, () => seedLoop(v as number, PAGE_SIZE, 1), k);
       add(`readFdInfo(${String(v)})`, () => readFdInfo(v as number), k);
     }
     for (const [v, k] of badSizes) {
@@ -638,8 +634,6 @@ describe('bad input', () => {
       add(`mmapFd length ${String(v)}`, () => mmapFd(fd, { length: v as number }), k);
       add(`fallocate length ${String(v)}`, () => fallocate(fd, 0, v as number), k);
       add(`udmabufCreate size ${String(v)}`, () => udmabufCreate(fd, { memfd: fd, size: v as number }), k);
-      add(`seedLoop len ${String(v)}`, () => seedLoop(fd, v as number, 1), k);
-      add(`seedLoop iterations ${String(v)}`, () => seedLoop(fd, PAGE_SIZE, v as number), k);
       add(`madvise length ${String(v)}`, () => madvise(ab, 'willneed', 0, v as number), k);
       add(`pagemap length ${String(v)}`, () => pagemap(ab, 0, v as number), k);
     }

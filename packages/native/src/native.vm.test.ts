@@ -29,7 +29,6 @@ import {
   pagemap,
   readFdInfo,
   readUdmabufLimits,
-  seedLoop,
   udmabufCreate,
   udmabufCreateList,
 } from './index.js';
@@ -119,18 +118,6 @@ describe('dma-buf heap allocation', () => {
     expect(openFdCount()).toBe(fds);
     heap.allocate(4096).close();
     heap.close();
-  });
-
-  it('the C seed loop allocates and closes in a loop', () => {
-    const heapFd = openDevice('/dev/dma_heap/system');
-    const fds = openFdCount();
-    try {
-      const ns = seedLoop(heapFd, 64 * 1024, 50);
-      expect(ns).toBeGreaterThan(0);
-      expect(openFdCount()).toBe(fds);
-    } finally {
-      closeFd(heapFd);
-    }
   });
 });
 

@@ -1,6 +1,7 @@
 // The test rig's one system call: ioctl(fd, request, bytes) for the V4L2 and DRM structs tests build by hand.
 // Not part of any published package: a generic ioctl cannot be memory-safe (a struct may carry pointers the
 // kernel writes through), so it lives only here, for tests that build their structs themselves.
+// The addon also holds the seed benchmark's C loop (rig/seed.c), for apps/bench.
 // Memory safety of the argument itself is kept: the request must encode a direction and a size, and the
 // bytes must hold at least that size, so the kernel never reads or writes past them.
 #include <errno.h>
@@ -36,10 +37,15 @@ static napi_value js_ioctl(napi_env env, napi_callback_info info) {
   return num(env, r < 0 ? -errno : r);
 }
 
+// rig/seed.c: the seed benchmark's loop in C, for apps/bench.
+napi_value js_seed_loop(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "ioctl", NAPI_AUTO_LENGTH, js_ioctl, NULL, &f);
   napi_set_named_property(env, exports, "ioctl", f);
+  napi_create_function(env, "seedLoop", NAPI_AUTO_LENGTH, js_seed_loop, NULL, &f);
+  napi_set_named_property(env, exports, "seedLoop", f);
   return exports;
 }
 

@@ -11,5 +11,5 @@ if (!headers) throw new Error(`no Node headers under ${nodedir}/include/node`);
 mkdirSync(join(pkg, 'build', 'arm64'), { recursive: true });
 execFileSync('aarch64-linux-gnu-gcc', [
   '-shared', '-fPIC', '-O2', '-std=gnu11', '-Wall', '-Wextra', '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=dmaheap_rig',
-  `-I${headers}`, join(pkg, 'rig', 'ioctl.c'), '-o', join(pkg, 'build', 'arm64', 'dmaheap_rig.node'),
+  `-I${headers}`, join(pkg, 'rig', 'ioctl.c'), join(pkg, 'rig', 'seed.c'), '-o', join(pkg, 'build', 'arm64', 'dmaheap_rig.node'),
 ], { stdio: 'inherit' });

@@ -23,8 +23,10 @@ export function iocDecode(request: number): { dir: number; size: number } {
 
 // node-gyp's build for this machine; the arm64 guest loads the cross-compiled one (scripts/rig-arm64.mjs).
 const built = process.arch === 'arm64' ? '../../build/arm64/dmaheap_rig.node' : '../../build/Release/dmaheap_rig.node';
-const rig = createRequire(import.meta.url)(fileURLToPath(new URL(built, import.meta.url))) as {
+/** The rig's addon (rig/ioctl.c and rig/seed.c): each function returns a result or -errno, -EINVAL for bad arguments. */
+export const rig = createRequire(import.meta.url)(fileURLToPath(new URL(built, import.meta.url))) as {
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  seedLoop(heapFd: number, len: number, iterations: number): number;
 };
 
 /**
