@@ -62,6 +62,9 @@ interface Taken {
 
 type Tried = Array<{ region: string; reason: string }>;
 
+/** What an area's DMA_HEAP_IOCTL_ALLOC gave: the new fd, or its error. */
+type Answer = { fd: number } | { error: unknown };
+
 class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
   readonly name: string;
   /** No pool, no deferred frees (the kernel frees when the last holder lets go); the ioctls on libuv's pool. */
@@ -144,32 +147,16 @@ class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
     return this.#finish(await this.#takeAsync(size, options.alignOrder ?? this.#alignOrder), options);
   }
 
-  /** DMA_HEAP_IOCTL_ALLOC on the first area, the next on ENOMEM; CmaOutOfMemoryError when every area is out. */
-  #take(size: number, alignOrder: number): Taken {
+  /**
+   * The areas to ask, in order: yields each area that is not skipped and the length to ask it for, and takes back
+   * what its DMA_HEAP_IOCTL_ALLOC gave (the sync and the async allocation drive it, each with its own ioctl).
+   * Returns the new dma-buf at the first area that gave one; CmaOutOfMemoryError when every area is out.
+   */
+  *#areas(size: number, alignOrder: number): Generator<{ region: Region; length: number }, Taken, Answer> {
     const length = paddedLength(size, alignOrder);
     const tried: Tried = [];
     for (const [index, region] of this.#regions.entries()) {
-      const skip = this.#skip(region, length);
-      if (skip !== undefined) {
-        tried.push({ region: region.name, reason: skip });
-        continue;
-      }
-      const before = this.#bitmap(region);
-      try {
-        return { fd: unchecked.heapAlloc(region.fd, length, BUF_FLAGS), index, region, length, alignOrder, before };
-      } catch (err) {
-        tried.push({ region: region.name, reason: this.#failed(region, err) });
-      }
-    }
-    throw this.#exhausted(size, length, alignOrder, tried);
-  }
-
-  /** {@link #take} with each ioctl on libuv's thread pool. */
-  async #takeAsync(size: number, alignOrder: number): Promise<Taken> {
-    const length = paddedLength(size, alignOrder);
-    const tried: Tried = [];
-    for (const [index, region] of this.#regions.entries()) {
-      // Closed while the last area was tried: its fds are gone (allocate() then rejects with ClosedError).
+      // Closed while the last area was tried (allocateAsync): its fds are gone.
       if (this.closed) throw new ClosedError(`allocate() on closed heap "${this.name}"`, { heap: this.name });
       const skip = this.#skip(region, length);
       if (skip !== undefined) {
@@ -177,13 +164,41 @@ class CmaHeap extends AbstractHeap<CmaAllocateOptions, CmaBuffer> {
         continue;
       }
       const before = this.#bitmap(region);
-      try {
-        return { fd: await heapAllocAsync(region.fd, length, { fdFlags: BUF_FLAGS }), index, region, length, alignOrder, before };
-      } catch (err) {
-        tried.push({ region: region.name, reason: this.#failed(region, err) });
-      }
+      const answer = yield { region, length };
+      if ('fd' in answer) return { fd: answer.fd, index, region, length, alignOrder, before };
+      tried.push({ region: region.name, reason: this.#failed(region, answer.error) });
     }
     throw this.#exhausted(size, length, alignOrder, tried);
+  }
+
+  /** {@link #areas} with each ioctl made here. */
+  #take(size: number, alignOrder: number): Taken {
+    const areas = this.#areas(size, alignOrder);
+    for (let step = areas.next(); ; ) {
+      if (step.done) return step.value;
+      let answer: Answer;
+      try {
+        answer = { fd: unchecked.heapAlloc(step.value.region.fd, step.value.length, BUF_FLAGS) };
+      } catch (error) {
+        answer = { error };
+      }
+      step = areas.next(answer);
+    }
+  }
+
+  /** {@link #areas} with each ioctl on libuv's thread pool. */
+  async #takeAsync(size: number, alignOrder: number): Promise<Taken> {
+    const areas = this.#areas(size, alignOrder);
+    for (let step = areas.next(); ; ) {
+      if (step.done) return step.value;
+      let answer: Answer;
+      try {
+        answer = { fd: await heapAllocAsync(step.value.region.fd, step.value.length, { fdFlags: BUF_FLAGS }) };
+      } catch (error) {
+        answer = { error };
+      }
+      step = areas.next(answer);
+    }
   }
 
   /** Why `region` is not asked for `length` bytes, or undefined. */
