@@ -1,5 +1,7 @@
 // doctor's kernel caveats: what dmaheap designs around, each decided for this kernel by @dmaheap/native's probes
 // (measured in this run), by what the kernel reports of itself, or by its source; never by a version string.
+import { meminfoField } from '@dmaheap/core';
+
 export interface Caveat {
   id: 'udmabuf-large-folios' | 'udmabuf-fallocate-uncleared' | 'heap-memcg' | 'system-heap-oom';
   /** `yes`: it holds on this kernel; `no`: it does not, or the parts it needs are absent; `unknown`. */
@@ -86,7 +88,8 @@ export function caveatsFor(has: { heaps: boolean; systemHeap: boolean; udmabuf: 
 /**
  * Measures this kernel's behaviour with @dmaheap/native's probes: page clearing at allocation; where the kernel
  * does not clear, whether a udmabuf over fallocated pages shows old memory (64 MiB of free memory dirtied, a
- * 4 MiB udmabuf read); whether a 16 MiB system heap buffer is charged to this process's memory cgroup.
+ * 4 MiB udmabuf read); whether a 16 MiB system heap buffer is charged to this process's memory cgroup. On a
+ * small machine each takes at most a sixteenth of MemAvailable, so doctor never pushes a board into reclaim.
  */
 export async function probeKernel(): Promise<KernelProbes> {
   let native: typeof import('@dmaheap/native');
@@ -103,11 +106,14 @@ export async function probeKernel(): Promise<KernelProbes> {
       return { verdict: 'unmeasured', how: `the probe failed: ${(err as Error).message}` };
     }
   };
+  const MiB = 1024 * 1024;
+  const sixteenth = Math.floor((meminfoField('MemAvailable') ?? 1024 * MiB) / 16 / MiB) * MiB;
+  const upTo = (bytes: number) => Math.max(MiB, Math.min(bytes, sixteenth));
   const pageInit = native.pageInit();
   return {
     pageInit,
-    fallocatedUdmabuf: pageInit.atAlloc === true ? null : answer(() => native.probeFallocatedUdmabuf({ bytes: 4 * 1024 * 1024, dirtyBytes: 64 * 1024 * 1024 })),
-    heapMemcg: answer(() => native.probeHeapMemcg({ bytes: 16 * 1024 * 1024 })),
+    fallocatedUdmabuf: pageInit.atAlloc === true ? null : answer(() => native.probeFallocatedUdmabuf({ bytes: upTo(4 * MiB), dirtyBytes: upTo(64 * MiB) })),
+    heapMemcg: answer(() => native.probeHeapMemcg({ bytes: upTo(16 * MiB) })),
     error: null,
   };
 }
